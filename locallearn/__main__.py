@@ -1,0 +1,7 @@
+"""``python -m locallearn``: see :mod:`locallearn.cli`."""
+
+import sys
+
+from locallearn.cli import main
+
+sys.exit(main())

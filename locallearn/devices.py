@@ -1,0 +1,217 @@
+"""Device selection: the one module that calls ``set_device`` and touches Brian2 preferences.
+
+Devices
+-------
+``numpy``, ``cython``
+    Brian2 runtime mode with that code-generation target.
+``cpp_standalone``
+    A C++ project generated, compiled and run in its own build directory (one per run; parallel
+    runs never share one). Supports compile-once reruns with ``run_args`` (see `Session.rerun`).
+``genn``
+    brian2genn, run in its own environment and subprocess (see :mod:`locallearn.genn`).
+
+Usage::
+
+    with session("cpp_standalone", seed=1) as sim:
+        objects = build(...)              # create Brian2 objects inside the session
+        sim.run(objects, 10 * second)     # one run() per network
+        data = collect(objects)           # read monitors before the session ends
+
+On exit the device is reset to runtime and every preference changed here is restored, so two
+sessions in one process (or in two processes) never interfere.
+"""
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+
+from .errors import ConfigError
+
+__all__ = ["DEVICES", "RUNTIME_DEVICES", "check_device", "session", "Session", "build_root"]
+
+RUNTIME_DEVICES = ("numpy", "cython")
+DEVICES = RUNTIME_DEVICES + ("cpp_standalone", "genn")
+DEFAULT_DEVICE = "cpp_standalone"
+
+
+def check_device(name):
+    """Raise `ConfigError` unless ``name`` is a known device."""
+    if name not in DEVICES:
+        raise ConfigError("device", f"unknown device {name!r}; accepted: " + ", ".join(DEVICES))
+    if name == "genn":
+        from .genn import check_genn_available
+
+        check_genn_available()
+    return name
+
+
+def build_root():
+    """Directory under which per-run build directories are created.
+
+    ``$LOCALLEARN_BUILD_ROOT`` if set, else the system's temporary directory.
+    """
+    root = os.environ.get("LOCALLEARN_BUILD_ROOT") or tempfile.gettempdir()
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def quiet_brian():
+    """Keep Brian2's informational messages out of the user's terminal and temporary files."""
+    from brian2 import prefs
+
+    from brian2.utils.logger import BrianLogger
+
+    prefs.logging.file_log = False
+    prefs.logging.delete_log_on_exit = True
+    logging.getLogger("brian2").setLevel(logging.WARNING)
+    handler = BrianLogger.console_handler
+    if not any(isinstance(f, _KnownNoise) for f in handler.filters):
+        handler.addFilter(_KnownNoise())
+
+
+class _KnownNoise(logging.Filter):
+    """Drop two Brian2 warnings that are expected for these models.
+
+    * "abstract code block that may not be well-defined": the fast rules read ``w`` and
+      ``V_post`` and then write ``V_post``; every (pre, post) pair has one synapse, so the order
+      of execution cannot change the result.
+    * "cannot check ... indices to record": weight monitors record all N*N synapses of an
+      all-to-all ``connect()`` by explicit index in standalone mode.
+    """
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("abstract code block that may not be well-defined" in msg
+                    or record.name.endswith("cannot_check_statemonitor_indices"))
+
+
+class Session:
+    """An activated device. Create Brian2 objects while it is active, then call `run`.
+
+    Attributes
+    ----------
+    device : str
+        Device name.
+    build_dir : str or None
+        The C++ project directory (cpp_standalone only).
+    """
+
+    def __init__(self, device, build_dir=None, threads=0, report_period=10.0):
+        self.device = device
+        self.build_dir = build_dir
+        self.threads = threads
+        self.report_period = report_period
+        self.network = None
+        self.built = False
+        self.runs = 0
+
+    # ----------------------------------------------------------------------------------------
+    def run(self, objects, duration, report=True, namespace=None):
+        """Run ``objects`` (a list of Brian2 objects or a Network) for ``duration`` (second).
+
+        On cpp_standalone this generates, compiles and runs the project in `build_dir`.
+        """
+        from brian2 import Network, second
+
+        net = objects if isinstance(objects, Network) else Network(*objects)
+        self.network = net
+        rep = "text" if report else None
+        net.run(duration, report=rep, report_period=self.report_period * second,
+                namespace=namespace or {})
+        if self.device == "cpp_standalone":
+            self._build(run=True)
+        self.runs += 1
+        return net
+
+    def build_only(self, objects, duration, namespace=None):
+        """Generate and compile the standalone project without running it (for `rerun`)."""
+        from brian2 import Network, second
+
+        if self.device != "cpp_standalone":
+            raise ConfigError("device", "compile-once reruns need device 'cpp_standalone'")
+        net = objects if isinstance(objects, Network) else Network(*objects)
+        self.network = net
+        net.run(duration, report="text", report_period=self.report_period * second,
+                namespace=namespace or {})
+        self._build(run=False)
+        return net
+
+    def rerun(self, run_args=None, results_subdir="results", report=True):
+        """Run the compiled binary again with ``run_args`` ({group.var: value}).
+
+        Results go to ``build_dir/results_subdir``; monitors read from there afterwards.
+        """
+        from brian2 import device
+
+        if not self.built:
+            raise RuntimeError("rerun() needs build_only() first")
+        device.run(directory=self.build_dir, results_directory=results_subdir,
+                   with_output=report, run_args=run_args or {})
+        self.runs += 1
+
+    def _build(self, run):
+        from brian2 import device
+
+        device.build(directory=self.build_dir, compile=True, run=run, with_output=True)
+        self.built = True
+
+
+@contextlib.contextmanager
+def session(device="cpp_standalone", seed=None, threads=0, keep_build=False, build_dir=None,
+            report_period=10.0):
+    """Activate ``device`` for one network; restore every preference afterwards.
+
+    Parameters
+    ----------
+    device : str
+        ``numpy``, ``cython`` or ``cpp_standalone`` (``genn`` runs through :mod:`locallearn.genn`).
+    seed : int or None
+        Seed for Brian2's random number generator (noise terms, ``rand()``).
+    threads : int
+        OpenMP threads for cpp_standalone (0: no OpenMP, the bit-reproducible default).
+    keep_build : bool
+        Keep the standalone build directory after the session (default: remove it).
+    build_dir : str or None
+        Use this directory for the C++ project instead of a fresh temporary one.
+    report_period : float
+        Seconds of wall time between progress lines.
+    """
+    check_device(device)
+    if device == "genn":
+        raise ConfigError("device", "the genn device runs through locallearn.genn.run_in_genn_env")
+    import brian2
+    from brian2 import prefs, set_device, get_device, start_scope
+    from brian2.devices.device import reset_device
+
+    quiet_brian()
+    prefs._backup()
+    made_dir = None
+    try:
+        start_scope()
+        if device in RUNTIME_DEVICES:
+            set_device("runtime")
+            prefs.codegen.target = device
+        else:
+            if build_dir is None:
+                build_dir = made_dir = tempfile.mkdtemp(prefix="locallearn-build-",
+                                                        dir=build_root())
+            set_device("cpp_standalone", directory=build_dir, build_on_run=False)
+            prefs.devices.cpp_standalone.openmp_threads = int(threads)
+            prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(os.cpu_count() or 1)]
+        if seed is not None:
+            brian2.seed(int(seed))
+        yield Session(device, build_dir, threads=threads, report_period=report_period)
+    finally:
+        dev = get_device()
+        if device == "cpp_standalone":
+            dev.reinit()
+            dev.activate(build_on_run=False)
+        reset_device()
+        # set_device pushed the runtime device; drop it so the stack does not grow per session
+        sys.modules["brian2.devices.device"].previous_devices.clear()
+        prefs._restore()
+        if made_dir is not None and not keep_build:
+            shutil.rmtree(made_dir, ignore_errors=True)

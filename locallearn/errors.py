@@ -1,0 +1,34 @@
+"""Exceptions that the command line turns into one-line messages.
+
+`ConfigError` is raised for bad user input before anything is compiled or written; the command
+line prints its message and exits with status 2. `DivergenceError` is raised when a simulation's
+state becomes non-finite or its population rate exceeds the documented bound; it carries the
+partial result recorded up to that point so that nothing is lost.
+"""
+
+
+class LocallearnError(Exception):
+    """Base class of all errors this package raises on purpose."""
+
+
+class ConfigError(LocallearnError, ValueError):
+    """Bad user input: the message names the parameter and what is accepted."""
+
+    def __init__(self, parameter, message):
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}" if parameter else message)
+
+
+class DivergenceError(LocallearnError, RuntimeError):
+    """A run diverged (non-finite state or runaway rate).
+
+    Attributes
+    ----------
+    result : RunResult or None
+        Everything recorded up to the point of divergence, with ``metrics['status'] ==
+        'diverged'``; the command line saves it before exiting.
+    """
+
+    def __init__(self, message, result=None):
+        self.result = result
+        super().__init__(message)

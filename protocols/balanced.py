@@ -1,0 +1,292 @@
+"""Shared machinery of the balanced-network protocols (autoencoder, fast-rule comparison,
+dynamics).
+
+A run drives one or more populations (`PopulationPlan`) from one shared target system. The
+schedule, in absolute time:
+
+=========  ===============================  ===========================================
+phase      interval                         what happens
+=========  ===============================  ===========================================
+before     [0, t_before)                    no plasticity, K = 0 ("before learning")
+learn      [t_before, t_before + duration)  plasticity on, error feedback K on
+test       next t_test                      plasticity off, K = 0, fresh command
+fano       next fano_trials * fano_trial    command frozen: repeated trials of one input
+=========  ===============================  ===========================================
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from brian2 import second, ms, Hz
+
+from locallearn.analysis import balance, errors, spikes, weights
+from locallearn.errors import ConfigError
+from locallearn.params import param, POSITIVE, NONNEGATIVE, Range
+from locallearn.models.spiking import build_population, build_target, weight_matrix
+
+__all__ = ["BalancedPhases", "Schedule", "PopulationPlan", "BalancedPlan", "make_schedule",
+           "check_phases", "build_balanced", "collect_balanced", "analyse_population",
+           "MAX_ANALYSIS_ENTRIES"]
+
+#: Largest (time steps x neurons) array the test-phase analysis materialises (memory bound).
+MAX_ANALYSIS_ENTRIES = 20_000_000
+#: Largest number of weight values kept in snapshots (snapshots x synapses).
+MAX_SNAPSHOT_ENTRIES = 20_000_000
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BalancedPhases:
+    """Phase durations and recording settings shared by the balanced-network protocols."""
+
+    dt: object = param(0.1 * ms, "time step", unit=second, check=POSITIVE)
+    duration: object = param(100 * second, "duration of the learning phase", unit=second,
+                             check=NONNEGATIVE)
+    t_before: object = param(1 * second, "phase before learning (no plasticity)", unit=second,
+                             check=NONNEGATIVE)
+    t_test: object = param(5 * second, "test phase (no plasticity, K = 0)", unit=second,
+                           check=POSITIVE)
+    fano_trials: int = param(20, "repeated trials of a frozen command (Fano factor; 0 = none)",
+                             check=Range(0, 100000))
+    fano_trial: object = param(0.25 * second, "length of one repeated trial", unit=second,
+                               check=POSITIVE)
+    tau_c: object = param(30 * ms, "correlation time of the OU command", unit=second,
+                          check=POSITIVE)
+    weights_dt: object = param(0.1 * second, "interval between weight snapshots", unit=second,
+                               check=POSITIVE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Absolute phase boundaries in seconds (plain floats)."""
+
+    dt: float
+    learn_start: float
+    learn_end: float
+    test_end: float
+    end: float
+    fano_trials: int
+    fano_trial: float
+
+    def step(self, t):
+        """Step index of absolute time ``t`` (s)."""
+        return int(round(t / self.dt))
+
+
+def make_schedule(cfg):
+    """The `Schedule` of a config with `BalancedPhases` fields."""
+    dt = float(cfg.dt / second)
+    ls = float(cfg.t_before / second)
+    le = ls + float(cfg.duration / second)
+    te = le + float(cfg.t_test / second)
+    end = te + cfg.fano_trials * float(cfg.fano_trial / second)
+    return Schedule(dt=dt, learn_start=ls, learn_end=le, test_end=te, end=end,
+                    fano_trials=cfg.fano_trials, fano_trial=float(cfg.fano_trial / second))
+
+
+def check_phases(cfg, lam):
+    """Cross-field checks: dt below every time constant, weights_dt a multiple of dt."""
+    dt = float(cfg.dt / second)
+    for name, tau in (("1/lam", 1.0 / float(lam * second)), ("tau_c", float(cfg.tau_c / second))):
+        if dt >= tau:
+            raise ConfigError("dt", f"must be smaller than {name} = {tau:g} s, got {dt:g} s")
+    ratio = float(cfg.weights_dt / cfg.dt)
+    if ratio < 1 - 1e-9 or abs(ratio - round(ratio)) > 1e-6:
+        raise ConfigError("weights_dt", f"must be a multiple of dt = {dt:g} s, got "
+                          f"{float(cfg.weights_dt / second):g} s")
+    if cfg.fano_trials and float(cfg.fano_trial / cfg.dt) < 10:
+        raise ConfigError("fano_trial", "must be at least 10 time steps")
+
+
+@dataclasses.dataclass
+class PopulationPlan:
+    """One population: its (resolved) model, initial weights and learning window."""
+
+    name: str
+    model: object
+    W_fast0: np.ndarray
+    W_slow0: np.ndarray = None
+    slow: bool = False
+    readout: bool = False
+    learn: bool = True
+
+
+@dataclasses.dataclass
+class BalancedPlan:
+    """Everything drawn from the seed before building: inputs, weights, schedule."""
+
+    schedule: Schedule
+    F: np.ndarray
+    A: np.ndarray           # J x J, Hz (plain floats)
+    sigma_c: float          # Hz
+    tau_c: float            # s
+    weights_dt: float       # s
+    populations: list
+
+
+@dataclasses.dataclass
+class Built:
+    """Brian2 objects of a balanced run."""
+
+    objects: list
+    duration: object
+    target: object
+    pops: dict
+    monitors: dict
+
+
+def _plastic(model):
+    m = model.resolved()
+    return m.fast_rule != "fixed" or m.fast_model != "w : 1"
+
+
+def snapshot_interval(plan, pp):
+    """Weight-snapshot interval (s) for a population, raised to keep memory bounded."""
+    n_snap = plan.schedule.end / plan.weights_dt
+    per = pp.model.N ** 2 * (2 if pp.slow else 1)
+    if n_snap * per <= MAX_SNAPSHOT_ENTRIES:
+        return plan.weights_dt
+    k = int(np.ceil(n_snap * per / MAX_SNAPSHOT_ENTRIES))
+    return plan.weights_dt * k
+
+
+def build_balanced(cfg, plan):
+    """Create target, populations and monitors (inside a device session)."""
+    from brian2 import SpikeMonitor, StateMonitor
+
+    sch = plan.schedule
+    dt = sch.dt * second
+    model0 = plan.populations[0].model
+    target = build_target(model0, plan.A, dt, plan.tau_c * second, plan.sigma_c * Hz,
+                          hold_start=sch.test_end * second)
+    objects = list(target.objects)
+    pops, monitors = {}, {}
+    has_readout = any(pp.readout for pp in plan.populations)
+    monitors["target"] = StateMonitor(target.group, ["x", "c"] + (["xhat"] if has_readout
+                                                                 else []), record=True)
+    objects.append(monitors["target"])
+    for pp in plan.populations:
+        ls, le = (sch.learn_start, sch.learn_end) if pp.learn else (0.0, 0.0)
+        pop = build_population(pp.model, target, plan.F, pp.W_fast0, dt, ls * second,
+                               le * second, W_slow=pp.W_slow0, slow=pp.slow,
+                               readout=pp.readout, name=pp.name)
+        pops[pp.name] = pop
+        objects += pop.objects
+        monitors[f"{pp.name}/spikes"] = SpikeMonitor(pop.neurons)
+        objects.append(monitors[f"{pp.name}/spikes"])
+        N = pp.model.N  # all-to-all: N * N synapses, recorded by explicit index (standalone)
+        if pp.learn:
+            wdt = snapshot_interval(plan, pp) * second
+            if _plastic(pp.model):
+                monitors[f"{pp.name}/W_fast"] = StateMonitor(pop.fast, "w",
+                                                                  record=np.arange(N * N),
+                                                                  dt=wdt)
+                objects.append(monitors[f"{pp.name}/W_fast"])
+            if pp.slow:
+                monitors[f"{pp.name}/W_slow"] = StateMonitor(pop.slow, "w_s",
+                                                             record=np.arange(N * N), dt=wdt)
+                objects.append(monitors[f"{pp.name}/W_slow"])
+    return Built(objects=objects, duration=sch.end * second, target=target, pops=pops,
+                 monitors=monitors)
+
+
+def _snapshots(mon, var, syn, N):
+    """Weight snapshots from a StateMonitor over all synapses: (times, stack n x N x N)."""
+    vals = np.asarray(getattr(mon, var + "_"))  # (synapses, times)
+    post = np.asarray(syn.j[:])
+    pre = np.asarray(syn.i[:])
+    stack = np.zeros((vals.shape[1], N, N))
+    stack[:, post, pre] = vals.T
+    return np.asarray(mon.t_), stack
+
+
+def collect_balanced(cfg, plan, built):
+    """Read monitors and final weights into plain arrays (inside the session)."""
+    mon = built.monitors["target"]
+    raw = dict(x=np.asarray(mon.x_).T.copy(), c=np.asarray(mon.c_).T.copy(), pops={})
+    if "xhat" in mon.record_variables:
+        raw["xhat"] = np.asarray(mon.xhat_).T.copy()
+    dt = plan.schedule.dt
+    for pp in plan.populations:
+        pop = built.pops[pp.name]
+        N = pp.model.N
+        sm = built.monitors[f"{pp.name}/spikes"]
+        d = dict(spike_steps=spikes.to_steps(sm.t_, dt), spike_i=np.asarray(sm.i[:]).copy())
+        if "w" in pop.fast.variables:
+            d["W_fast_final"] = weight_matrix(pop.fast, "w", N, N)
+        if f"{pp.name}/W_fast" in built.monitors:
+            d["t_weights"], d["W_fast_t"] = _snapshots(built.monitors[f"{pp.name}/W_fast"], "w",
+                                                       pop.fast, N)
+        if pp.slow:
+            d["W_slow_final"] = weight_matrix(pop.slow, "w_s", N, N)
+            if f"{pp.name}/W_slow" in built.monitors:
+                d["t_weights"], d["W_slow_t"] = _snapshots(built.monitors[f"{pp.name}/W_slow"],
+                                                           "w_s", pop.slow, N)
+        d["V_final"] = np.asarray(pop.neurons.V_[:]).copy()
+        raw["pops"][pp.name] = d
+    return raw
+
+
+# ============================================================================================
+# Analysis of one population (pure NumPy on the raw arrays)
+# ============================================================================================
+def test_window(plan, N):
+    """(start, stop) steps of the analysed part of the test phase (memory-bounded)."""
+    sch = plan.schedule
+    start, stop = sch.step(sch.learn_end), sch.step(sch.test_end)
+    max_steps = max(1000, MAX_ANALYSIS_ENTRIES // max(N, 1))
+    return start, min(stop, start + max_steps)
+
+
+def drives(plan, pp, raw_pop, x, start, stop, W):
+    """Feedforward drive F x, recurrent drive W r and the filtered trains r on [start, stop)."""
+    lam = float(pp.model.lam / Hz)
+    decay = 1.0 - lam * plan.schedule.dt
+    r = spikes.filtered_spike_trains(raw_pop["spike_steps"], raw_pop["spike_i"], pp.model.N,
+                                     start, stop, decay)
+    return x[start:stop] @ plan.F.T, r @ W.T, r
+
+
+def spike_metrics(plan, pp, raw_pop):
+    """Rates, CV of ISI, Fano factor, multi-spike fraction (dict of metrics, per-neuron table)."""
+    sch = plan.schedule
+    N = pp.model.N
+    st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
+    t0, t1 = sch.step(sch.learn_end), sch.step(sch.test_end)
+    sel = (st >= t0) & (st < t1)
+    rates = spikes.firing_rates(si[sel], N, (t1 - t0) * sch.dt)
+    cv = spikes.isi_cv(st[sel] * sch.dt, si[sel], N)
+    learn_sel = (st >= sch.step(sch.learn_start)) & (st < t0)
+    learn_dur = sch.learn_end - sch.learn_start
+    out = dict(rate_hz=float(rates.mean()),
+               rate_learning_hz=float(np.sum(learn_sel) / N / learn_dur) if learn_dur > 0
+               else float("nan"),
+               cv_isi=float(np.nanmean(cv)) if np.any(np.isfinite(cv)) else float("nan"),
+               multi_spike_fraction=spikes.multi_spike_fraction(st),
+               multi_spike_fraction_test=spikes.multi_spike_fraction(st[sel]),
+               n_spikes=int(st.size))
+    fano = np.full(N, np.nan)
+    if sch.fano_trials >= 3:
+        w = sch.step(sch.fano_trial)
+        counts = spikes.window_counts(st, si, N, sch.step(sch.test_end), w, sch.fano_trials)
+        fano = spikes.fano_factor(counts[1:])  # the first trial holds the transient
+        out["fano_factor"] = float(np.nanmean(fano)) if np.any(np.isfinite(fano)) \
+            else float("nan")
+    table = pd.DataFrame(dict(neuron=np.arange(N), rate_hz=rates, cv_isi=cv, fano_factor=fano))
+    return out, table
+
+
+def weight_curve(plan, pp, raw_pop, W_opt, key="W_fast_t"):
+    """Distance of each weight snapshot to ``W_opt``: tidy table (time, distance, scale, rel)."""
+    if key not in raw_pop:
+        return pd.DataFrame(columns=["time", "distance", "scale", "rel_distance"])
+    stack = raw_pop[key]
+    dist, s = weights.scale_invariant_distance(stack, W_opt)
+    rel = np.linalg.norm(stack - W_opt, axis=(1, 2)) / np.linalg.norm(W_opt)
+    return pd.DataFrame(dict(time=raw_pop["t_weights"], distance=dist, scale=s,
+                             rel_distance=rel))
+
+
+def sample_rows(n, every):
+    """Indices 0, every, 2 every, ... below n."""
+    return np.arange(0, n, max(1, int(every)))
