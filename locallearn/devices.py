@@ -49,13 +49,66 @@ def check_device(name):
 
 
 def build_root():
-    """Directory under which per-run build directories are created.
+    """Directory under which fresh per-run build directories are created.
 
     ``$LOCALLEARN_BUILD_ROOT`` if set, else the system's temporary directory.
     """
     root = os.environ.get("LOCALLEARN_BUILD_ROOT") or tempfile.gettempdir()
     os.makedirs(root, exist_ok=True)
     return root
+
+
+def build_cache_root():
+    """Root of the reusable build slots, or None when disabled (``LOCALLEARN_BUILD_CACHE=0``).
+
+    ``$LOCALLEARN_BUILD_CACHE`` if set to a path, else ``~/.cache/locallearn/builds``.
+    """
+    value = os.environ.get("LOCALLEARN_BUILD_CACHE", "")
+    if value.strip().lower() in ("0", "off", "no", "false"):
+        return None
+    root = value or os.path.join(os.path.expanduser("~"), ".cache", "locallearn", "builds")
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError:
+        return None
+    return root
+
+
+@contextlib.contextmanager
+def build_slot(key, max_slots=64):
+    """An exclusive build directory for ``key``: the first slot ``key-K`` nobody holds.
+
+    A slot is held with an advisory lock (released when the process ends, even by SIGKILL), so
+    concurrent runs never share a directory; a later run of the same key reuses the slot and
+    Brian2's makefile recompiles only the files whose generated code changed. Falls back to a
+    fresh temporary directory when the cache is disabled or every slot is taken.
+    """
+    import fcntl
+
+    root = build_cache_root()
+    fh = None
+    path = None
+    if root is not None:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in key) or "build"
+        for k in range(max_slots):
+            cand = os.path.join(root, f"{safe}-{k}")
+            os.makedirs(cand, exist_ok=True)
+            f = open(os.path.join(cand, ".lock"), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            fh, path = f, cand
+            break
+    if path is None:
+        with _fresh_dir() as tmp:
+            yield tmp
+        return
+    try:
+        yield path
+    finally:
+        fh.close()
 
 
 def quiet_brian():
@@ -78,14 +131,14 @@ class _KnownNoise(logging.Filter):
     * "abstract code block that may not be well-defined": the fast rules read ``w`` and
       ``V_post`` and then write ``V_post``; every (pre, post) pair has one synapse, so the order
       of execution cannot change the result.
-    * "cannot check ... indices to record": weight monitors record all N*N synapses of an
-      all-to-all ``connect()`` by explicit index in standalone mode.
+    * "unused Brian object": objects of a network that was only built to validate the equations
+      (and rejected) are garbage-collected without having run.
     """
 
     def filter(self, record):
         msg = record.getMessage()
         return not ("abstract code block that may not be well-defined" in msg
-                    or record.name.endswith("cannot_check_statemonitor_indices"))
+                    or record.name.endswith("unused_brian_object"))
 
 
 class Session:
@@ -160,7 +213,7 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(device="cpp_standalone", seed=None, threads=0, keep_build=False, build_dir=None,
+def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache_key=None,
             report_period=10.0):
     """Activate ``device`` for one network; restore every preference afterwards.
 
@@ -172,38 +225,55 @@ def session(device="cpp_standalone", seed=None, threads=0, keep_build=False, bui
         Seed for Brian2's random number generator (noise terms, ``rand()``).
     threads : int
         OpenMP threads for cpp_standalone (0: no OpenMP, the bit-reproducible default).
-    keep_build : bool
-        Keep the standalone build directory after the session (default: remove it).
     build_dir : str or None
-        Use this directory for the C++ project instead of a fresh temporary one.
+        Use this directory for the C++ project (the caller guarantees exclusive use).
+    cache_key : str or None
+        Without ``build_dir``: use an exclusive reusable build slot for this key (see
+        `build_slot`); None: a fresh temporary directory, removed afterwards.
     report_period : float
         Seconds of wall time between progress lines.
     """
     check_device(device)
     if device == "genn":
         raise ConfigError("device", "the genn device runs through locallearn.genn.run_in_genn_env")
+    quiet_brian()
+    with contextlib.ExitStack() as stack:
+        if device == "cpp_standalone" and build_dir is None:
+            build_dir = stack.enter_context(build_slot(cache_key) if cache_key
+                                            else _fresh_dir())
+        with _activated(device, seed, threads, build_dir) as sess:
+            sess.report_period = report_period
+            yield sess
+
+
+@contextlib.contextmanager
+def _fresh_dir():
+    path = tempfile.mkdtemp(prefix="locallearn-build-", dir=build_root())
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _activated(device, seed, threads, build_dir):
     import brian2
     from brian2 import prefs, set_device, get_device, start_scope
     from brian2.devices.device import reset_device
 
-    quiet_brian()
     prefs._backup()
-    made_dir = None
     try:
         start_scope()
         if device in RUNTIME_DEVICES:
             set_device("runtime")
             prefs.codegen.target = device
         else:
-            if build_dir is None:
-                build_dir = made_dir = tempfile.mkdtemp(prefix="locallearn-build-",
-                                                        dir=build_root())
             set_device("cpp_standalone", directory=build_dir, build_on_run=False)
             prefs.devices.cpp_standalone.openmp_threads = int(threads)
             prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(os.cpu_count() or 1)]
         if seed is not None:
             brian2.seed(int(seed))
-        yield Session(device, build_dir, threads=threads, report_period=report_period)
+        yield Session(device, build_dir, threads=threads)
     finally:
         dev = get_device()
         if device == "cpp_standalone":
@@ -213,5 +283,3 @@ def session(device="cpp_standalone", seed=None, threads=0, keep_build=False, bui
         # set_device pushed the runtime device; drop it so the stack does not grow per session
         sys.modules["brian2.devices.device"].previous_devices.clear()
         prefs._restore()
-        if made_dir is not None and not keep_build:
-            shutil.rmtree(made_dir, ignore_errors=True)

@@ -323,33 +323,29 @@ def apply_overrides(cfg, overrides):
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-def _resolve_shape(cfg_chain, shape):
-    out = []
-    for s in shape:
-        if isinstance(s, str):
-            for c in cfg_chain:
-                if hasattr(c, s):
-                    out.append(int(getattr(c, s)))
-                    break
-            else:
-                raise KeyError(s)
-        else:
-            out.append(s)
-    return tuple(out)
+def _lookup(root, name):
+    obj = root
+    for p in field_paths(root)[name]:
+        obj = getattr(obj, p)
+    return obj
 
 
-def validate_config(cfg, _parents=()):
+def validate_config(cfg, _root=None):
     """Check every field of ``cfg`` against its declaration, then the config's own ``check()``.
 
-    Raises `ConfigError` with a one-line message naming the first bad parameter.
+    Nested configs are checked first. Array shapes given by field names (``("N", "J")``) are
+    resolved anywhere in the root config. Raises `ConfigError` with a one-line message naming the
+    first bad parameter.
     """
     from brian2 import Quantity
 
-    chain = (cfg,) + tuple(_parents)
+    root = cfg if _root is None else _root
+    nested = [f for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    for f in nested:
+        validate_config(getattr(cfg, f.name), root)
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         if dataclasses.is_dataclass(value):
-            validate_config(value, chain)
             continue
         meta = f.metadata
         if not meta:
@@ -370,7 +366,8 @@ def validate_config(cfg, _parents=()):
             if not np.all(np.isfinite(arr)):
                 raise ConfigError(f.name, "must contain only finite numbers")
             if meta["shape"] is not None:
-                want = _resolve_shape(chain, meta["shape"])
+                want = tuple(int(_lookup(root, d)) if isinstance(d, str) else d
+                             for d in meta["shape"])
                 ok = arr.ndim == len(want) and all(w is None or w == a
                                                    for w, a in zip(want, arr.shape))
                 if not ok:
@@ -383,7 +380,7 @@ def validate_config(cfg, _parents=()):
                 if not check.accepts(v):
                     raise ConfigError(f.name, f"entries must be {check.describe()}, got {v!r}")
     if hasattr(cfg, "check"):
-        cfg.check(*_parents)
+        cfg.check()
     return cfg
 
 

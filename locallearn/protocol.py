@@ -21,7 +21,6 @@ import dataclasses
 import datetime
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -116,20 +115,24 @@ def metadata(device, seed, threads=0):
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
 
-def _first_line_of_brian_error(exc):
-    text = str(exc).strip()
-    # BrianObjectException: keep the original error, drop the object boilerplate
-    m = re.search(r"The error was raised in the following line:\s*(.*)", text, re.S)
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
-    cause = exc.__cause__ or getattr(exc, "__context__", None)
-    core = str(getattr(exc, "args", [text])[0]) if exc.args else text
-    msg = lines[-1] if lines else type(exc).__name__
-    if cause is not None and str(cause).strip():
-        msg = str(cause).strip().splitlines()[0]
-    elif len(lines) > 1 and "Error encountered with object" in lines[0]:
-        msg = " ".join(lines[1:])
-    del m, core
-    return f"{type(cause or exc).__name__}: {msg}"
+def _brian_message(exc):
+    """One line from a Brian2 exception: the original error's type and first line."""
+    original = getattr(exc, "original_error", None) or exc.__cause__ or exc
+    if isinstance(original, KeyError) and original.args:
+        return f"unknown identifier {original.args[0]!r}"
+    text = str(original).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(original).__name__}: {first}"
+
+
+def _equation_fields(cfg, prefix=""):
+    """(name, string) of every equation-list field (``*_eqs``, ``*_model``) of a config."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _equation_fields(value)
+        elif isinstance(value, str) and (f.name.endswith("_eqs") or f.name.endswith("_model")):
+            yield f.name, value
 
 
 def _blame_fields(proto, exc):
@@ -145,8 +148,16 @@ def check_equations(proto, cfg, plan):
 
     Brian2's parse, unit and identifier errors become `ConfigError` naming the equation field.
     """
-    from brian2 import Network, second
+    from brian2 import Equations, Network, second
 
+    for name, text in _equation_fields(cfg):
+        if not text.strip():
+            continue  # empty: filled in from a named rule
+        try:
+            Equations(text)
+        except Exception as exc:  # Brian2's parser raises several exception types
+            raise ConfigError(name, "Brian2 rejected the equations: " + _brian_message(exc)) \
+                from None
     try:
         with devices.session("numpy"):
             built = proto.build(cfg, plan)
@@ -155,13 +166,13 @@ def check_equations(proto, cfg, plan):
         raise
     except Exception as exc:  # Brian2 raises many exception types for bad equations
         raise ConfigError(_blame_fields(proto, exc),
-                          "Brian2 rejected the model: " + _first_line_of_brian_error(exc)) \
+                          "Brian2 rejected the model: " + _brian_message(exc)) \
             from None
 
 
 def execute(proto, cfg, plan, device, seed, threads=0, report=True):
     """Build, run once and collect on ``device``; returns the raw arrays of ``collect``."""
-    with devices.session(device, seed=seed, threads=threads) as sim:
+    with devices.session(device, seed=seed, threads=threads, cache_key=proto.name) as sim:
         built = proto.build(cfg, plan)
         sim.run(built.objects, built.duration, report=report)
         return proto.collect(cfg, plan, built)

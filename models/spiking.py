@@ -48,7 +48,7 @@ __all__ = [
     "feedforward_weights", "optimal_fast_weights", "optimal_slow_weights",
     "initial_fast_weights", "command_sigma", "build_target", "build_population", "Target",
     "SpikingNetwork",
-    "weight_matrix", "runtime_variables",
+    "block_pairs", "block_values", "blocks_from_values", "runtime_variables",
 ]
 
 # ============================================================================================
@@ -114,6 +114,26 @@ SLOW_MODEL = """
 dw_s/dt = eta_s_post*plastic_post*Fe_post*r_pre : hertz (clock-driven)  # slow rule (spec 3)
 I_slow_post = w_s*r_pre : hertz (summed)                                # W_s r
 """
+
+
+#: Variables the builder and the synapse models expect in ``neuron_eqs`` / ``target_eqs``.
+NEURON_VARIABLES = ("V", "r", "I_ff", "I_slow", "Fe", "n_above", "plastic", "T", "rank",
+                    "eta_f", "beta", "eta_hebb", "eta_s", "K", "sigma_V", "t_offset")
+TARGET_VARIABLES = ("x", "c", "Ax", "xhat", "hold", "sigma_c", "t_offset")
+
+
+def require_variables(group, names, field):
+    """Raise `ConfigError` naming ``field`` if ``group`` lacks any of ``names``."""
+    from locallearn.errors import ConfigError
+
+    missing = [n for n in names if n not in group.variables]
+    if missing:
+        raise ConfigError(field, "must define the variables " + ", ".join(names)
+                          + " (missing: " + ", ".join(missing) + ")")
+
+
+#: Model parameters stored per neuron (so replicas and compile-once reruns can vary them).
+PER_NEURON_PARAMS = ("eta_f", "beta", "eta_hebb", "eta_s", "K", "sigma_V")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,8 +224,6 @@ class SpikingModel:
             fast_model=self.fast_model or rule.model,
             fast_on_pre=self.fast_on_pre or rule.on_pre)
 
-    def check(self, *parents):
-        """Cross-field checks (dt against the time constants is checked by the protocol)."""
 
 
 # ============================================================================================
@@ -321,6 +339,7 @@ def build_target(model, A, dt, tau_c, sigma_c, hold_start, t_offset=0.0, name="t
     ns = dict(tau_c=tau_c, hold_start=hold_start)
     group = NeuronGroup(model.J, model.target_eqs, method="euler", namespace=ns, name=name,
                         dt=dt)
+    require_variables(group, TARGET_VARIABLES, "target_eqs")
     group.sigma_c = sigma_c
     group.t_offset = t_offset * second
     group.run_regularly(TARGET_SCHEDULE_CODE, dt=dt)
@@ -330,93 +349,138 @@ def build_target(model, A, dt, tau_c, sigma_c, hold_start, t_offset=0.0, name="t
     return Target(group=group, A=Asyn)
 
 
-def build_population(model, target, F, W_fast, dt, learn_start, learn_end, W_slow=None,
+def block_pairs(N, R=1, self_connections=True):
+    """Index arrays (pre, post) of all-to-all connections inside each of ``R`` blocks of ``N``.
+
+    Order: block, then presynaptic, then postsynaptic index. Connecting with explicit indices
+    fixes the synapse order on every device, so weights can be set and read as arrays without
+    asking the device (standalone builds cannot be asked before they run).
+    """
+    pre, post = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
+    keep = np.ones((N, N), bool) if self_connections else ~np.eye(N, dtype=bool)
+    pre, post = pre[keep], post[keep]
+    offs = (np.arange(R) * N)[:, None]
+    return (pre[None, :] + offs).ravel(), (post[None, :] + offs).ravel()
+
+
+def block_values(W_blocks):
+    """Weights of `block_pairs` order from a list of R matrices W[post, pre] (N x N each)."""
+    return np.concatenate([np.asarray(W, float).T.ravel() for W in W_blocks])
+
+
+def blocks_from_values(values, N, R):
+    """Inverse of `block_values`: array (R, N, N) of W[post, pre] (last axis may be time)."""
+    v = np.asarray(values, float)
+    shaped = v.reshape((R, N, N) + v.shape[1:])  # (block, pre, post, ...)
+    return np.swapaxes(shaped, 1, 2)
+
+
+def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_slow=None,
                      slow=False, readout=False, t_offset=0.0, name="net"):
     """Create one balanced population driven by ``target`` (inside a device session).
 
+    Several replicas (independent networks that differ only in per-neuron parameter values such
+    as learning rates) can share one group: pass lists for ``models``, ``W_fast`` and ``W_slow``.
+    Replica k occupies neurons k N .. (k+1) N - 1; its synapses stay inside its block.
+
     Parameters
     ----------
-    model : SpikingModel (resolved or not)
+    models : SpikingModel or list of SpikingModel (same equations, any per-neuron values)
     target : Target
-    F : array N x J, dimensionless
-    W_fast : array N x N, dimensionless (W[i, j]: post i, pre j)
+    F : array N x J, dimensionless (shared by the replicas)
+    W_fast : array N x N or list of them, dimensionless (W[i, j]: post i, pre j)
     dt : Quantity, second
     learn_start, learn_end : Quantity, second (absolute times; plasticity and K on in between)
-    W_slow : array N x N, Hz (plain floats), initial slow weights (``slow`` only; default 0)
+    W_slow : array N x N (or list), Hz as plain floats; initial slow weights (default 0)
     slow : bool
         Add slow synapses (spec 3).
     readout : bool
         Add the readout x_hat = F^T r into the target and the error feedback F e (spec 3). Only
-        one population per target may have it.
+        one population per target, with one replica, may have it.
     t_offset : float, second
     """
     from brian2 import NeuronGroup, Synapses
 
-    m = model.resolved()
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    W_fast = list(W_fast) if isinstance(W_fast, (list, tuple)) else [W_fast]
+    R = len(models)
+    m = models[0].resolved()
     N = m.N
     F = np.asarray(F, float)
+    if readout and R != 1:
+        raise ValueError("a population with a readout cannot have replicas")
     ns = dict(lam=m.lam, mu=m.mu, beta_event=m.beta_event, learn_start=learn_start,
               learn_end=learn_end)
 
-    neurons = NeuronGroup(N, m.neuron_eqs, threshold=m.threshold, reset=m.reset,
+    neurons = NeuronGroup(N * R, m.neuron_eqs, threshold=m.threshold, reset=m.reset,
                           method="euler", namespace=ns, name=f"{name}_neurons", dt=dt)
-    neurons.T = (np.sum(F ** 2, axis=1) + m.mu) / 2
-    neurons.rank = np.arange(N)
-    for var in ("eta_f", "beta", "eta_hebb", "eta_s", "K", "sigma_V"):
-        setattr(neurons, var, getattr(m, var))
+    require_variables(neurons, NEURON_VARIABLES, "neuron_eqs")
+    neurons.T = np.tile((np.sum(F ** 2, axis=1) + m.mu) / 2, R)
+    neurons.rank = np.tile(np.arange(N), R)
+    for var in PER_NEURON_PARAMS:
+        setattr(neurons, var, _repeat_quantity([getattr(mk, var) for mk in models], N))
     neurons.t_offset = t_offset * second
     neurons.run_regularly(m.schedule_code, dt=dt)
 
+    J = F.shape[1]
     ff = Synapses(target.group, neurons, FF_MODEL, namespace=ns, name=f"{name}_ff", dt=dt)
-    ff.connect()  # ordered by pre (channel) then post (neuron)
-    ff.F = F.T.ravel()
+    ff_pre, ff_post = np.meshgrid(np.arange(J), np.arange(N * R), indexing="ij")
+    ff.connect(i=ff_pre.ravel(), j=ff_post.ravel())
+    ff.F = np.tile(F, (R, 1)).T.ravel()
 
+    pre, post = block_pairs(N, R)
     fast = Synapses(neurons, neurons, m.fast_model, on_pre=m.fast_on_pre, method="euler",
                     namespace=ns, name=f"{name}_fast", dt=dt)
-    fast.connect()
-    fast.w = np.asarray(W_fast, float).T.ravel()
+    fast.connect(i=pre, j=post)
+    fast.w = block_values(W_fast)
     if "self_conn" in fast.variables:
-        fast.self_conn = np.eye(N).ravel()
+        fast.self_conn = (pre == post).astype(float)
 
     pop = SpikingNetwork(neurons=neurons, ff=ff, fast=fast)
     objs = [neurons, ff, fast]
     if m.wta:
         pop.wta = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta",
                            dt=dt)
-        pop.wta.connect(condition="i != j")
+        wpre, wpost = block_pairs(N, R, self_connections=False)
+        pop.wta.connect(i=wpre, j=wpost)
         objs.append(pop.wta)
     if readout:
         pop.readout = Synapses(neurons, target.group, READOUT_MODEL, namespace=ns,
                                name=f"{name}_readout", dt=dt)
-        pop.readout.connect()
+        rpre, rpost = np.meshgrid(np.arange(N), np.arange(J), indexing="ij")
+        pop.readout.connect(i=rpre.ravel(), j=rpost.ravel())
         pop.readout.D = F.ravel()  # synapse (pre neuron i, post channel d) carries F[i, d]
         pop.feedback = Synapses(target.group, neurons, FEEDBACK_MODEL, namespace=ns,
                                 name=f"{name}_feedback", dt=dt)
-        pop.feedback.connect()
+        pop.feedback.connect(i=ff_pre.ravel(), j=ff_post.ravel())
         pop.feedback.Fb = F.T.ravel()
         objs += [pop.readout, pop.feedback]
     if slow:
         pop.slow = Synapses(neurons, neurons, m.slow_model, method="euler", namespace=ns,
                             name=f"{name}_slow", dt=dt)
-        pop.slow.connect()
-        W0 = np.zeros((N, N)) if W_slow is None else np.asarray(W_slow, float)
-        pop.slow.w_s = W0.T.ravel() * Hz
+        pop.slow.connect(i=pre, j=post)
+        if W_slow is None:
+            W_slow = [np.zeros((N, N))] * R
+        W_slow = list(W_slow) if isinstance(W_slow, (list, tuple)) else [W_slow]
+        pop.slow.w_s = block_values(W_slow) * Hz
         objs.append(pop.slow)
     pop.objects = objs
     return pop
 
 
-def weight_matrix(syn, var, N_post, N_pre):
-    """Read a synaptic variable as a dense matrix W[post, pre] (plain floats, no units)."""
-    W = np.zeros((N_post, N_pre))
-    W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(getattr(syn, var + "_")[:])
-    return W
+def _repeat_quantity(values, N):
+    """Repeat each of ``values`` (quantities of one unit, or floats) N times."""
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import get_dimensions
+
+    arr = np.repeat(np.asarray([np.asarray(v, float) for v in values]), N)
+    return Quantity(arr, dim=get_dimensions(values[0]))
 
 
 def runtime_variables(pop, target=None):
     """Variables a compile-once rerun may set (name -> VariableView), see design.md "Sweeps"."""
     out = {name: getattr(pop.neurons, name) for name in
-           ("eta_f", "beta", "eta_hebb", "eta_s", "K", "sigma_V", "t_offset", "V", "r")}
+           PER_NEURON_PARAMS + ("t_offset", "V", "r")}
     if target is not None:
         out.update(sigma_c=target.group.sigma_c, x=target.group.x, c=target.group.c,
                    target_t_offset=target.group.t_offset)

@@ -4,8 +4,10 @@ Registered protocols (``python -m locallearn run NAME``):
 
 autoencoder
     Balanced autoencoder learning E/I balance (Bourdoukan & Denève 2015, Fig. 1).
+fastrules
+    Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
 """
 
-from . import autoencoder
+from . import autoencoder, fastrules
 
-PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL,)}
+PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL)}

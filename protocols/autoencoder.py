@@ -57,7 +57,7 @@ class AutoencoderConfig(BalancedPhases):
     trace_window: object = param(1.0 * second, "length of the before/after trace windows",
                                  unit=second, check=Range(0, None, lo_open=True))
 
-    def check(self, *parents):
+    def check(self):
         """Cross-field checks (see `protocols.balanced.check_phases`)."""
         check_phases(self, self.model.lam)
 

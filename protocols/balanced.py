@@ -23,7 +23,8 @@ from brian2 import second, ms, Hz
 from locallearn.analysis import balance, errors, spikes, weights
 from locallearn.errors import ConfigError
 from locallearn.params import param, POSITIVE, NONNEGATIVE, Range
-from locallearn.models.spiking import build_population, build_target, weight_matrix
+from locallearn.models.spiking import (PER_NEURON_PARAMS, blocks_from_values,
+                                       build_population, build_target)
 
 __all__ = ["BalancedPhases", "Schedule", "PopulationPlan", "BalancedPlan", "make_schedule",
            "check_phases", "build_balanced", "collect_balanced", "analyse_population",
@@ -39,7 +40,7 @@ MAX_SNAPSHOT_ENTRIES = 20_000_000
 class BalancedPhases:
     """Phase durations and recording settings shared by the balanced-network protocols."""
 
-    dt: object = param(0.1 * ms, "time step", unit=second, check=POSITIVE)
+    dt: object = param(0.1 * ms, "time step", unit=ms, check=POSITIVE)
     duration: object = param(100 * second, "duration of the learning phase", unit=second,
                              check=NONNEGATIVE)
     t_before: object = param(1 * second, "phase before learning (no plasticity)", unit=second,
@@ -50,7 +51,7 @@ class BalancedPhases:
                              check=Range(0, 100000))
     fano_trial: object = param(0.25 * second, "length of one repeated trial", unit=second,
                                check=POSITIVE)
-    tau_c: object = param(30 * ms, "correlation time of the OU command", unit=second,
+    tau_c: object = param(30 * ms, "correlation time of the OU command", unit=ms,
                           check=POSITIVE)
     weights_dt: object = param(0.1 * second, "interval between weight snapshots", unit=second,
                                check=POSITIVE)
@@ -150,8 +151,32 @@ def snapshot_interval(plan, pp):
     return plan.weights_dt * k
 
 
+def replica_groups(populations):
+    """Group populations that share every equation string into replica groups.
+
+    Returns a list of (group name, [PopulationPlan, ...]). Members differ only in per-neuron
+    values (learning rates, noise, gains) and initial weights, so one Brian2 group (one compiled
+    set of code objects) simulates all of them as independent blocks.
+    """
+    from locallearn.params import config_to_dict
+
+    groups = {}
+    for pp in populations:
+        blank = dataclasses.replace(pp.model.resolved(),
+                                    **{v: getattr(type(pp.model)(), v) for v in PER_NEURON_PARAMS})
+        key = (repr(config_to_dict(blank)), pp.slow, pp.readout, pp.learn)
+        if pp.readout:
+            key += (pp.name,)  # a readout population is always alone
+        groups.setdefault(key, []).append(pp)
+    out = []
+    for members in groups.values():
+        name = members[0].name if len(members) == 1 else f"{members[0].name}_x{len(members)}"
+        out.append((name, members))
+    return out
+
+
 def build_balanced(cfg, plan):
-    """Create target, populations and monitors (inside a device session)."""
+    """Create target, populations (as replica groups) and monitors (inside a device session)."""
     from brian2 import SpikeMonitor, StateMonitor
 
     sch = plan.schedule
@@ -165,65 +190,66 @@ def build_balanced(cfg, plan):
     monitors["target"] = StateMonitor(target.group, ["x", "c"] + (["xhat"] if has_readout
                                                                  else []), record=True)
     objects.append(monitors["target"])
-    for pp in plan.populations:
-        ls, le = (sch.learn_start, sch.learn_end) if pp.learn else (0.0, 0.0)
-        pop = build_population(pp.model, target, plan.F, pp.W_fast0, dt, ls * second,
-                               le * second, W_slow=pp.W_slow0, slow=pp.slow,
-                               readout=pp.readout, name=pp.name)
-        pops[pp.name] = pop
+    for gname, members in replica_groups(plan.populations):
+        head = members[0]
+        N, R = head.model.N, len(members)
+        ls, le = (sch.learn_start, sch.learn_end) if head.learn else (0.0, 0.0)
+        W_slow0 = [pp.W_slow0 if pp.W_slow0 is not None else np.zeros((N, N))
+                   for pp in members]
+        pop = build_population([pp.model for pp in members], target, plan.F,
+                               [pp.W_fast0 for pp in members], dt, ls * second, le * second,
+                               W_slow=W_slow0, slow=head.slow, readout=head.readout,
+                               name=gname)
+        pops[gname] = (pop, members)
         objects += pop.objects
-        monitors[f"{pp.name}/spikes"] = SpikeMonitor(pop.neurons)
-        objects.append(monitors[f"{pp.name}/spikes"])
-        N = pp.model.N  # all-to-all: N * N synapses, recorded by explicit index (standalone)
-        if pp.learn:
-            wdt = snapshot_interval(plan, pp) * second
-            if _plastic(pp.model):
-                monitors[f"{pp.name}/W_fast"] = StateMonitor(pop.fast, "w",
-                                                                  record=np.arange(N * N),
-                                                                  dt=wdt)
-                objects.append(monitors[f"{pp.name}/W_fast"])
-            if pp.slow:
-                monitors[f"{pp.name}/W_slow"] = StateMonitor(pop.slow, "w_s",
-                                                             record=np.arange(N * N), dt=wdt)
-                objects.append(monitors[f"{pp.name}/W_slow"])
+        monitors[f"{gname}/spikes"] = SpikeMonitor(pop.neurons)
+        objects.append(monitors[f"{gname}/spikes"])
+        if head.learn:
+            wdt = snapshot_interval(plan, head) * second
+            n_syn = R * N * N
+            if _plastic(head.model):
+                monitors[f"{gname}/W_fast"] = StateMonitor(pop.fast, "w",
+                                                           record=np.arange(n_syn), dt=wdt)
+                objects.append(monitors[f"{gname}/W_fast"])
+            if head.slow:
+                monitors[f"{gname}/W_slow"] = StateMonitor(pop.slow, "w_s",
+                                                           record=np.arange(n_syn), dt=wdt)
+                objects.append(monitors[f"{gname}/W_slow"])
     return Built(objects=objects, duration=sch.end * second, target=target, pops=pops,
                  monitors=monitors)
 
 
-def _snapshots(mon, var, syn, N):
-    """Weight snapshots from a StateMonitor over all synapses: (times, stack n x N x N)."""
-    vals = np.asarray(getattr(mon, var + "_"))  # (synapses, times)
-    post = np.asarray(syn.j[:])
-    pre = np.asarray(syn.i[:])
-    stack = np.zeros((vals.shape[1], N, N))
-    stack[:, post, pre] = vals.T
-    return np.asarray(mon.t_), stack
-
-
 def collect_balanced(cfg, plan, built):
-    """Read monitors and final weights into plain arrays (inside the session)."""
+    """Read monitors and final weights into plain arrays, one entry per population."""
     mon = built.monitors["target"]
     raw = dict(x=np.asarray(mon.x_).T.copy(), c=np.asarray(mon.c_).T.copy(), pops={})
     if "xhat" in mon.record_variables:
         raw["xhat"] = np.asarray(mon.xhat_).T.copy()
     dt = plan.schedule.dt
-    for pp in plan.populations:
-        pop = built.pops[pp.name]
-        N = pp.model.N
-        sm = built.monitors[f"{pp.name}/spikes"]
-        d = dict(spike_steps=spikes.to_steps(sm.t_, dt), spike_i=np.asarray(sm.i[:]).copy())
-        if "w" in pop.fast.variables:
-            d["W_fast_final"] = weight_matrix(pop.fast, "w", N, N)
-        if f"{pp.name}/W_fast" in built.monitors:
-            d["t_weights"], d["W_fast_t"] = _snapshots(built.monitors[f"{pp.name}/W_fast"], "w",
-                                                       pop.fast, N)
-        if pp.slow:
-            d["W_slow_final"] = weight_matrix(pop.slow, "w_s", N, N)
-            if f"{pp.name}/W_slow" in built.monitors:
-                d["t_weights"], d["W_slow_t"] = _snapshots(built.monitors[f"{pp.name}/W_slow"],
-                                                           "w_s", pop.slow, N)
-        d["V_final"] = np.asarray(pop.neurons.V_[:]).copy()
-        raw["pops"][pp.name] = d
+    for gname, (pop, members) in built.pops.items():
+        N, R = members[0].model.N, len(members)
+        sm = built.monitors[f"{gname}/spikes"]
+        steps = spikes.to_steps(sm.t_, dt)
+        idx = np.asarray(sm.i[:])
+        V = np.asarray(pop.neurons.V_[:])
+        per = [dict(spike_steps=steps[idx // N == k], spike_i=idx[idx // N == k] % N,
+                    V_final=V[k * N:(k + 1) * N].copy()) for k in range(R)]
+        for var, key in (("w", "W_fast"), ("w_s", "W_slow")):
+            syn = pop.fast if var == "w" else pop.slow
+            if syn is None or var not in syn.variables:
+                continue
+            final = blocks_from_values(np.asarray(getattr(syn, var + "_")[:]), N, R)
+            snap_mon = built.monitors.get(f"{gname}/{key}")
+            if snap_mon is not None:
+                vals = np.asarray(getattr(snap_mon, var + "_"))  # (synapses, times)
+                snaps = np.moveaxis(blocks_from_values(vals, N, R), -1, 1)  # (R, t, post, pre)
+            for k in range(R):
+                per[k][f"{key}_final"] = final[k].copy()
+                if snap_mon is not None:
+                    per[k][f"{key}_t"] = snaps[k].copy()
+                    per[k]["t_weights"] = np.asarray(snap_mon.t_).copy()
+        for pp, d in zip(members, per):
+            raw["pops"][pp.name] = d
     return raw
 
 

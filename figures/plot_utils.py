@@ -1,0 +1,45 @@
+"""Helpers shared by every figure: style, colours, panel labels, saving PNG and PDF."""
+
+import contextlib
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["STYLE", "COLORS", "style", "panel_label", "save", "plt"]
+
+#: The one style file of the package's figures.
+STYLE = os.path.join(os.path.dirname(__file__), "style.mplstyle")
+
+#: Named colours used consistently across figures.
+COLORS = dict(target="#1f4e9c", output="#c0392b", bd2015="#111111", event2012="#8c8c8c",
+              hebbian2012="#c8a24a", gle="#1f4e9c", vle="#c0392b", instantaneous="#8c8c8c",
+              adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
+              fixed="#7b3294", learned_fast="#2e8b57")
+
+
+@contextlib.contextmanager
+def style():
+    """Context in which matplotlib uses the package style."""
+    with plt.style.context(STYLE):
+        yield
+
+
+def panel_label(ax, label):
+    """Bold panel letter at the top left of ``ax``."""
+    ax.text(-0.12, 1.05, label, transform=ax.transAxes, fontsize=10, fontweight="bold",
+            va="bottom", ha="right")
+
+
+def save(fig, out_dir, name):
+    """Write ``name.png`` and ``name.pdf`` into ``out_dir``; returns the two paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = os.path.join(out_dir, f"{name}.{ext}")
+        fig.savefig(path)
+        paths.append(path)
+    plt.close(fig)
+    return paths
