@@ -143,6 +143,18 @@ def _blame_fields(proto, exc):
     return "equations"
 
 
+def resolved(cfg):
+    """``cfg`` with every nested model replaced by its ``resolved()`` form, so the equation
+    strings a named rule selects are written out in ``config.json``."""
+    changes = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            value = resolved(value)
+            changes[f.name] = value.resolved() if hasattr(value, "resolved") else value
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
 def check_equations(proto, cfg, plan):
     """Build the network under the numpy target and run Brian2's checks without simulating.
 
@@ -208,7 +220,7 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report)
     wall = time.time() - t0
     result = proto.analyse(cfg, plan, raw)
-    result.config = dict(params.config_to_dict(cfg), **metadata(device, seed, threads))
+    result.config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
     result.metrics.setdefault("status", "ok")
     result.metrics["wall_time_s"] = wall
     if out is not None:

@@ -56,6 +56,12 @@ def test_refuses_unwritable_location(tmp_path):
         ro.chmod(0o700)
 
 
+def test_refuses_location_below_a_file(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(ConfigError, match="writable directory"):
+        results.check_output_dir(tmp_path / "plain" / "run")
+
+
 def test_no_partial_directory_on_failure(tmp_path, monkeypatch):
     out = tmp_path / "run"
 
