@@ -85,7 +85,7 @@ def multi_spike_fraction(steps):
     return float(np.mean(per_step > 1))
 
 
-def ping_pong_fraction(times, idx, F, window, cos_max=-0.5):
+def ping_pong_fraction(times, idx, F, window, cos_max=-0.9):
     """Fraction of spikes followed within ``window`` (s) by a spike of a near-opposite neuron.
 
     Two neurons are near-opposite when the cosine of their feedforward weights F (N x J) is at

@@ -17,7 +17,6 @@ constants, equations Brian2 rejects, an output directory that is not empty) prin
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 
@@ -79,6 +78,8 @@ def build_parser():
     p = sub.add_parser("run", help="run one protocol")
     p.add_argument("protocol")
     _add_run_options(p)
+    p.add_argument("--allow-unstable", action="store_true",
+                   help="dynamics: accept a target A with eigenvalues of positive real part")
 
     p = sub.add_parser("figures", help="regenerate paper figures")
     p.add_argument("names", nargs="*", help="figure names (default: all)")
@@ -104,6 +105,8 @@ def _cmd_run(args):
     seed = _int_arg("--seed", args.seed)
     threads = _int_arg("--threads", args.threads)
     overrides = parse_sets(args.set)
+    if args.allow_unstable:
+        overrides["allow_unstable"] = "true"
     try:
         res = run_protocol(args.protocol, quick=args.quick, overrides=overrides,
                            device=args.device, seed=seed, out=args.out,

@@ -49,6 +49,9 @@ class Protocol:
     object_fields: dict = dataclasses.field(default_factory=dict)
     #: optional: a custom executor replacing the build/run/collect cycle (multi-run protocols)
     execute: Optional[Callable] = None
+    #: optional: normalize(cfg, overrides) -> cfg, making dependent fields consistent (e.g. J
+    #: from the shape of A) after the user's overrides and before validation
+    normalize: Optional[Callable] = None
 
 
 def _registry():
@@ -80,6 +83,8 @@ def make_config(protocol, quick=False, overrides=None):
         cfg = params.apply_overrides(cfg, proto.quick)
     if overrides:
         cfg = params.apply_overrides(cfg, overrides)
+    if proto.normalize is not None:
+        cfg = proto.normalize(cfg, dict(proto.quick if quick else {}, **(overrides or {})))
     return params.validate_config(cfg)
 
 

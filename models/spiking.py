@@ -56,13 +56,15 @@ __all__ = [
 # ============================================================================================
 #: Predictive-coding LIF neuron (spec 1 and 3). The fast jumps W_f o arrive through ``fast``.
 NEURON_EQS = """
-dV/dt = -lam*V + I_ff + I_slow + K*plastic*Fe + sigma_V*sqrt(2*lam)*xi : 1  # membrane (spec 1, 3)
+dV/dt = -lam*V + I_ff + I_slow + K*plastic_s*Fe + sigma_V*sqrt(2*lam)*xi : 1  # membrane (spec 1, 3)
 dr/dt = -lam*r : 1                  # filtered spike train; +1 per spike (spec 1)
 I_ff : hertz                        # feedforward command current F_i . c (summed from target)
 I_slow : hertz                      # slow recurrent current (W_s r)_i (summed, dynamics)
 Fe : 1                              # error projected on F_i: F_i . (x - x_hat) (summed)
 n_above : 1                         # other neurons with a larger excess V - T (summed, WTA)
-plastic : 1                         # 1 during the learning phase, else 0 (schedule)
+plastic : 1                         # 1 while the fast rule learns (schedule)
+plastic_s : 1                       # 1 while the slow rule learns and K feeds back (schedule)
+probe : 1                           # 1 during an open-loop probe window (schedule)
 T : 1 (constant)                    # threshold (||F_i||^2 + mu) / 2 (spec 1)
 rank : 1 (constant)                 # tie-break order for the winner-take-all
 eta_f : 1 (constant)                # fast learning rate (spec 2)
@@ -82,8 +84,15 @@ THRESHOLD_PLAIN = "V > T"
 #: The reset is the diagonal fast weight W_jj applied through ``fast``; only r jumps here.
 RESET = "r += 1"
 
-#: Schedule: learning is on in [learn_start, learn_end) of absolute time.
-SCHEDULE_CODE = ("plastic = int(t + t_offset >= learn_start) * int(t + t_offset < learn_end)")
+#: Schedule in absolute time t + t_offset: the fast rule learns in [fast_start, learn_end) (at
+#: fast_ratio of its rate from learn_start on), the slow rule and the error feedback in
+#: [learn_start, learn_end), except during the open-loop probe windows (the last probe_len of
+#: every probe_every after learn_start).
+SCHEDULE_CODE = """
+probe = int(t + t_offset >= learn_start) * int((t + t_offset - learn_start) % probe_every >= probe_every - probe_len)
+plastic = int(t + t_offset >= fast_start) * int(t + t_offset < learn_end) * (1 - probe) * (1 - (1 - fast_ratio) * int(t + t_offset >= learn_start))
+plastic_s = int(t + t_offset >= learn_start) * int(t + t_offset < learn_end) * (1 - probe)
+"""
 
 #: Target system (spec 3): dx/dt = A x + c with an Ornstein-Uhlenbeck command c.
 #: While ``hold`` is 1 the command is frozen (repeated-trial phase for the Fano factor).
@@ -111,13 +120,14 @@ READOUT_MODEL = "D : 1 (constant)\nxhat_post = D*r_pre : 1 (summed)"
 FEEDBACK_MODEL = "Fb : 1 (constant)\nFe_post = Fb*(x_pre - xhat_pre) : 1 (summed)"
 #: Slow synapses and the current-based Hebbian rule dW_s,ij/dt = eta_s (F_i . e) r_j (spec 3).
 SLOW_MODEL = """
-dw_s/dt = eta_s_post*plastic_post*Fe_post*r_pre : hertz (clock-driven)  # slow rule (spec 3)
+dw_s/dt = eta_s_post*plastic_s_post*Fe_post*r_pre : hertz (clock-driven)  # slow rule (spec 3)
 I_slow_post = w_s*r_pre : hertz (summed)                                # W_s r
 """
 
 
 #: Variables the builder and the synapse models expect in ``neuron_eqs`` / ``target_eqs``.
-NEURON_VARIABLES = ("V", "r", "I_ff", "I_slow", "Fe", "n_above", "plastic", "T", "rank",
+NEURON_VARIABLES = ("V", "r", "I_ff", "I_slow", "Fe", "n_above", "plastic", "plastic_s",
+                    "probe", "T", "rank",
                     "eta_f", "beta", "eta_hebb", "eta_s", "K", "sigma_V", "t_offset")
 TARGET_VARIABLES = ("x", "c", "Ax", "xhat", "hold", "sigma_c", "t_offset")
 
@@ -153,6 +163,15 @@ FAST_RULES = {
                 "V_post += w"),
         doc="Bourdoukan & Deneve 2015 eq. 2: dW_ij = -eta_f (V_i + beta W_ij) at each spike of j, "
             "V_i taken before the jump (spec 2)."),
+    "bd2015_clip": SynapseRule(
+        model="w : 1",
+        on_pre=("w = w - eta_f_post*plastic_post*(clip(V_post, -2*T_post, 2*T_post)"
+                " + beta_post*w)  # eq. 2, V clipped to +-2T\n"
+                "V_post += w"),
+        doc="The 2015 rule with the voltage it sees clipped to [-2T, 2T] [ours]. Inactive while "
+            "the coding error is in its normal range (|V| < 2T); when strong error feedback "
+            "K F e drives V far above threshold during supervised learning, the unclipped rule "
+            "learns W ~ -V/beta from those voltages and runs away (measured for a 4-D system)."),
     "hebbian2012": SynapseRule(
         model="dw/dt = -eta_hebb_post*plastic_post*V_post*r_pre : 1 (clock-driven)",
         on_pre="V_post += w",
@@ -193,14 +212,17 @@ class SpikingModel:
                            check=NONNEGATIVE)
     wta: bool = param(True, "exactly one spike per step (winner-take-all threshold, spec 4)")
     # --- fast plasticity (spec 2) ---
-    fast_rule: str = param("bd2015", "fast rule: bd2015 | hebbian2012 | event2012 | fixed",
+    fast_rule: str = param("bd2015", "fast rule: bd2015 | bd2015_clip | hebbian2012 | event2012 | fixed",
                            check=Choice(*FAST_RULES))
-    eta_f: float = param(0.01, "fast learning rate (bd2015, event2012), dimensionless",
+    eta_f: float = param(0.01, "fast learning rate (bd2015*, event2012), dimensionless",
                          check=NONNEGATIVE)
     beta: float = param(0.5, "bd2015 regulariser beta, dimensionless", check=NONNEGATIVE)
     beta_event: float = param(2.0, "event2012 regulariser (2 = optimal reset), dimensionless",
                               check=NONNEGATIVE)
     eta_hebb: object = param(1.0 * Hz, "hebbian2012 learning rate", unit=Hz, check=NONNEGATIVE)
+    fast_ratio: float = param(1.0, "fast learning rate while the slow rule learns, relative to "
+                              "eta_f (a head start phase learns at eta_f), dimensionless",
+                              check=Range(0, 1))
     # --- slow plasticity and error feedback (spec 3) ---
     eta_s: object = param(0.0 * Hz ** 2, "slow learning rate", unit=Hz ** 2, check=NONNEGATIVE)
     K: object = param(0.0 * Hz, "error-feedback gain during learning", unit=Hz, check=NONNEGATIVE)
@@ -376,7 +398,8 @@ def blocks_from_values(values, N, R):
 
 
 def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_slow=None,
-                     slow=False, readout=False, t_offset=0.0, name="net"):
+                     slow=False, readout=False, t_offset=0.0, fast_start=None, probe_every=None,
+                     probe_len=None, name="net"):
     """Create one balanced population driven by ``target`` (inside a device session).
 
     Several replicas (independent networks that differ only in per-neuron parameter values such
@@ -390,7 +413,7 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     F : array N x J, dimensionless (shared by the replicas)
     W_fast : array N x N or list of them, dimensionless (W[i, j]: post i, pre j)
     dt : Quantity, second
-    learn_start, learn_end : Quantity, second (absolute times; plasticity and K on in between)
+    learn_start, learn_end : Quantity, second (absolute times; slow rule and K on in between)
     W_slow : array N x N (or list), Hz as plain floats; initial slow weights (default 0)
     slow : bool
         Add slow synapses (spec 3).
@@ -398,6 +421,11 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
         Add the readout x_hat = F^T r into the target and the error feedback F e (spec 3). Only
         one population per target, with one replica, may have it.
     t_offset : float, second
+    fast_start : Quantity, second
+        Absolute time from which the fast rule learns (default: ``learn_start``).
+    probe_every, probe_len : Quantity, second
+        Open-loop probe windows: the last ``probe_len`` of every ``probe_every`` after
+        ``learn_start`` has no plasticity and no error feedback (default: no probes).
     """
     from brian2 import NeuronGroup, Synapses
 
@@ -409,8 +437,11 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     F = np.asarray(F, float)
     if readout and R != 1:
         raise ValueError("a population with a readout cannot have replicas")
-    ns = dict(lam=m.lam, mu=m.mu, beta_event=m.beta_event, learn_start=learn_start,
-              learn_end=learn_end)
+    ns = dict(lam=m.lam, mu=m.mu, beta_event=m.beta_event, fast_ratio=m.fast_ratio,
+              learn_start=learn_start,
+              learn_end=learn_end, fast_start=learn_start if fast_start is None else fast_start,
+              probe_every=1e9 * second if probe_every is None else probe_every,
+              probe_len=0 * second if probe_len is None else probe_len)
 
     neurons = NeuronGroup(N * R, m.neuron_eqs, threshold=m.threshold, reset=m.reset,
                           method="euler", namespace=ns, name=f"{name}_neurons", dt=dt)

@@ -4,10 +4,12 @@ Registered protocols (``python -m locallearn run NAME``):
 
 autoencoder
     Balanced autoencoder learning E/I balance (Bourdoukan & Denève 2015, Fig. 1).
+dynamics
+    Supervised learning of a linear dynamical system with fast and slow connections (section 2).
 fastrules
     Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
 """
 
-from . import autoencoder, fastrules
+from . import autoencoder, dynamics, fastrules
 
-PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL)}
+PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, dynamics.PROTOCOL)}

@@ -59,7 +59,12 @@ class BalancedPhases:
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-    """Absolute phase boundaries in seconds (plain floats)."""
+    """Absolute phase boundaries in seconds (plain floats).
+
+    The fast rule learns in [fast_start, learn_end); the slow rule and the error feedback in
+    [learn_start, learn_end) except in probe windows (the last ``probe_len`` of every
+    ``probe_every`` after ``learn_start``; ``probe_every`` None: no probes).
+    """
 
     dt: float
     learn_start: float
@@ -68,21 +73,42 @@ class Schedule:
     end: float
     fano_trials: int
     fano_trial: float
+    fast_start: float = None
+    probe_every: float = None
+    probe_len: float = 0.0
+
+    def probe_windows(self):
+        """(start, stop) absolute times (s) of the open-loop probe windows."""
+        if not self.probe_every:
+            return []
+        out = []
+        k = 1
+        while self.learn_start + k * self.probe_every <= self.learn_end + 1e-9:
+            stop = self.learn_start + k * self.probe_every
+            out.append((stop - self.probe_len, stop))
+            k += 1
+        return out
 
     def step(self, t):
         """Step index of absolute time ``t`` (s)."""
         return int(round(t / self.dt))
 
 
-def make_schedule(cfg):
-    """The `Schedule` of a config with `BalancedPhases` fields."""
+def make_schedule(cfg, t_fast=0.0, probe_every=None, probe_len=0.0):
+    """The `Schedule` of a config with `BalancedPhases` fields.
+
+    ``t_fast`` (s): a phase in which only the fast rule learns, between ``t_before`` and the
+    learning phase. ``probe_every``/``probe_len`` (s): open-loop probe windows during learning.
+    """
     dt = float(cfg.dt / second)
-    ls = float(cfg.t_before / second)
+    fs = float(cfg.t_before / second)
+    ls = fs + t_fast
     le = ls + float(cfg.duration / second)
     te = le + float(cfg.t_test / second)
     end = te + cfg.fano_trials * float(cfg.fano_trial / second)
     return Schedule(dt=dt, learn_start=ls, learn_end=le, test_end=te, end=end,
-                    fano_trials=cfg.fano_trials, fano_trial=float(cfg.fano_trial / second))
+                    fano_trials=cfg.fano_trials, fano_trial=float(cfg.fano_trial / second),
+                    fast_start=fs, probe_every=probe_every, probe_len=probe_len)
 
 
 def check_phases(cfg, lam):
@@ -194,12 +220,15 @@ def build_balanced(cfg, plan):
         head = members[0]
         N, R = head.model.N, len(members)
         ls, le = (sch.learn_start, sch.learn_end) if head.learn else (0.0, 0.0)
+        fs = (sch.fast_start if sch.fast_start is not None else ls) if head.learn else 0.0
+        probes = dict(probe_every=sch.probe_every * second, probe_len=sch.probe_len * second) \
+            if (sch.probe_every and head.learn) else {}
         W_slow0 = [pp.W_slow0 if pp.W_slow0 is not None else np.zeros((N, N))
                    for pp in members]
         pop = build_population([pp.model for pp in members], target, plan.F,
                                [pp.W_fast0 for pp in members], dt, ls * second, le * second,
                                W_slow=W_slow0, slow=head.slow, readout=head.readout,
-                               name=gname)
+                               fast_start=fs * second, name=gname, **probes)
         pops[gname] = (pop, members)
         objects += pop.objects
         monitors[f"{gname}/spikes"] = SpikeMonitor(pop.neurons)
