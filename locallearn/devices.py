@@ -141,8 +141,20 @@ class _KnownNoise(logging.Filter):
                     or record.name.endswith("unused_brian_object"))
 
 
+#: C++ inserted after Brian2's seed: a run of the compiled binary reseeds from $LOCALLEARN_SEED,
+#: so reruns (sweep points, checkpoint segments) draw their own reproducible noise.
+SEED_FROM_ENV = """
+if (getenv("LOCALLEARN_SEED") != NULL) {{
+    const long long _locallearn_seed = atoll(getenv("LOCALLEARN_SEED"));
+    for (int _i = 0; _i < {threads}; _i++)
+        brian::_random_generators[_i].seed(_locallearn_seed + _i);
+}}
+"""
+
+
 class Session:
-    """An activated device. Create Brian2 objects while it is active, then call `run`.
+    """An activated device. Create Brian2 objects while it is active, then call `run` (once) or
+    `prepare` followed by any number of `run_point` calls.
 
     Attributes
     ----------
@@ -158,57 +170,82 @@ class Session:
         self.threads = threads
         self.report_period = report_period
         self.network = None
+        self.duration = None
         self.built = False
         self.runs = 0
 
-    # ----------------------------------------------------------------------------------------
-    def run(self, objects, duration, report=True, namespace=None):
-        """Run ``objects`` (a list of Brian2 objects or a Network) for ``duration`` (second).
+    def _network(self, objects):
+        from brian2 import Network
+
+        return objects if isinstance(objects, Network) else Network(*objects)
+
+    def run(self, objects, duration, report=True):
+        """Run ``objects`` (a list of Brian2 objects or a Network) once for ``duration``.
 
         On cpp_standalone this generates, compiles and runs the project in `build_dir`.
         """
-        from brian2 import Network, second
+        from brian2 import second
 
-        net = objects if isinstance(objects, Network) else Network(*objects)
-        self.network = net
-        rep = "text" if report else None
-        net.run(duration, report=rep, report_period=self.report_period * second,
-                namespace=namespace or {})
+        net = self.network = self._network(objects)
+        net.run(duration, report="text" if report else None,
+                report_period=self.report_period * second, namespace={})
         if self.device == "cpp_standalone":
-            self._build(run=True)
+            self._build(run=True, report=report)
         self.runs += 1
         return net
 
-    def build_only(self, objects, duration, namespace=None):
-        """Generate and compile the standalone project without running it (for `rerun`)."""
-        from brian2 import Network, second
+    def prepare(self, objects, duration):
+        """Get ready for repeated `run_point` calls: compile once (cpp_standalone) or store the
+        initial state (runtime)."""
+        from brian2 import second
 
-        if self.device != "cpp_standalone":
-            raise ConfigError("device", "compile-once reruns need device 'cpp_standalone'")
-        net = objects if isinstance(objects, Network) else Network(*objects)
-        self.network = net
-        net.run(duration, report="text", report_period=self.report_period * second,
-                namespace=namespace or {})
-        self._build(run=False)
+        net = self.network = self._network(objects)
+        self.duration = duration
+        if self.device == "cpp_standalone":
+            net.run(duration, report="text", report_period=self.report_period * second,
+                    namespace={})
+            self._build(run=False, report=True)
+        else:
+            net.store("locallearn_initial")
         return net
 
-    def rerun(self, run_args=None, results_subdir="results", report=True):
-        """Run the compiled binary again with ``run_args`` ({group.var: value}).
+    def run_point(self, values=None, seed=None, tag="0", report=True):
+        """Run the prepared network once more from its initial state with ``values``
+        ({VariableView: value}) set first and the random generator seeded with ``seed``.
 
-        Results go to ``build_dir/results_subdir``; monitors read from there afterwards.
+        cpp_standalone reruns the compiled binary with ``run_args`` (results in
+        ``build_dir/results_<tag>``); runtime devices restore the stored state, set the values
+        and run again. Read monitors afterwards as usual.
         """
-        from brian2 import device
+        import brian2
+        from brian2 import device, second
 
-        if not self.built:
-            raise RuntimeError("rerun() needs build_only() first")
-        device.run(directory=self.build_dir, results_directory=results_subdir,
-                   with_output=report, run_args=run_args or {})
+        values = values or {}
+        if self.device == "cpp_standalone":
+            if not self.built:
+                raise RuntimeError("run_point() needs prepare() first")
+            env = device.run_environment_variables
+            env.pop("LOCALLEARN_SEED", None)
+            os.environ.pop("LOCALLEARN_SEED", None)
+            if seed is not None:
+                env["LOCALLEARN_SEED"] = str(int(seed))
+            device.run(directory=self.build_dir, results_directory=f"results_{tag}",
+                       with_output=report, run_args=values)
+        else:
+            net = self.network
+            net.restore("locallearn_initial")
+            for view, value in values.items():
+                view[:] = value
+            if seed is not None:
+                brian2.seed(int(seed))
+            net.run(self.duration, report="text" if report else None,
+                    report_period=self.report_period * second, namespace={})
         self.runs += 1
 
-    def _build(self, run):
+    def _build(self, run, report=True):
         from brian2 import device
 
-        device.build(directory=self.build_dir, compile=True, run=run, with_output=True)
+        device.build(directory=self.build_dir, compile=True, run=run, with_output=report)
         self.built = True
 
 
@@ -273,6 +310,10 @@ def _activated(device, seed, threads, build_dir):
             prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(os.cpu_count() or 1)]
         if seed is not None:
             brian2.seed(int(seed))
+        if device == "cpp_standalone":
+            from brian2 import device as dev
+
+            dev.insert_code("main", SEED_FROM_ENV.format(threads=max(1, int(threads))))
         yield Session(device, build_dir, threads=threads)
     finally:
         dev = get_device()

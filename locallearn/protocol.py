@@ -19,6 +19,7 @@ fails in about a second with a one-line message and nothing written.
 
 import dataclasses
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -27,7 +28,7 @@ import time
 from typing import Callable, Optional
 
 from . import devices, params, results
-from .errors import ConfigError
+from .errors import ConfigError, DivergenceError
 
 __all__ = ["Protocol", "get_protocol", "protocol_names", "make_config", "run_protocol",
            "metadata", "check_equations", "execute"]
@@ -49,6 +50,9 @@ class Protocol:
     object_fields: dict = dataclasses.field(default_factory=dict)
     #: optional: a custom executor replacing the build/run/collect cycle (multi-run protocols)
     execute: Optional[Callable] = None
+    #: optional: rerun hooks (run_args, final_state, merge, divergence) for segmented runs and
+    #: compile-once sweeps, see `locallearn.execution`
+    rerun: Optional[object] = None
     #: optional: normalize(cfg, overrides) -> cfg, making dependent fields consistent (e.g. J
     #: from the shape of A) after the user's overrides and before validation
     normalize: Optional[Callable] = None
@@ -188,19 +192,62 @@ def check_equations(proto, cfg, plan):
 
 
 def execute(proto, cfg, plan, device, seed, threads=0, report=True):
-    """Build, run once and collect on ``device``; returns the raw arrays of ``collect``."""
+    """Build, run once and collect on ``device``; returns the raw arrays of ``collect``.
+
+    Protocols with rerun hooks are checked for divergence at the end (`DivergenceError`).
+    """
     with devices.session(device, seed=seed, threads=threads, cache_key=proto.name) as sim:
         built = proto.build(cfg, plan)
         sim.run(built.objects, built.duration, report=report)
-        return proto.collect(cfg, plan, built)
+        raw = proto.collect(cfg, plan, built)
+        if proto.rerun is not None:
+            from brian2 import second
+
+            state = proto.rerun.final_state(built)
+            t1 = float(built.duration / second)
+            reason = proto.rerun.divergence(cfg, plan, raw, state, 0.0, t1)
+            if reason is not None:
+                err = DivergenceError(f"{proto.name} diverged: {reason}")
+                err.raw, err.t_diverged = raw, t1
+                raise err
+        return raw
+
+
+def _segment_length(cfg):
+    from brian2 import second
+
+    every = getattr(cfg, "checkpoint_every", None)
+    return float(every / second) if every is not None else 0.0
+
+
+def _write_json(path, obj):
+    with open(path, "w") as fh:
+        json.dump(obj, fh, indent=2)
+
+
+def diverged_result(proto, cfg, err, config):
+    """The run directory content of a diverged run: everything recorded, ``status: diverged``."""
+    from .execution import flatten
+
+    metrics = dict(status="diverged", reason=str(err),
+                   t_diverged_s=float(getattr(err, "t_diverged", float("nan"))))
+    arrays = flatten(getattr(err, "raw", {}) or {})
+    return results.RunResult(protocol=proto.name, config=config, metrics=metrics,
+                             arrays={k.replace("/", "."): v for k, v in arrays.items()})
 
 
 def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVICE, seed=1,
-                 out=None, overwrite=False, threads=0, report=True, cfg=None):
+                 out=None, overwrite=False, threads=0, report=True, cfg=None, resume=False,
+                 after_segment=None):
     """Run protocol ``name`` and (if ``out`` is given) save the run directory.
 
-    Everything is validated before anything is compiled or written. Returns the `RunResult`.
+    Everything is validated before anything is compiled or written. Long runs of protocols with
+    rerun hooks proceed in segments of ``checkpoint_every`` with checkpoints in
+    ``out/checkpoints`` (``resume=True`` continues them). Returns the `RunResult`; a diverged run
+    raises `DivergenceError` after saving what was recorded (``status: diverged``).
     """
+    from .execution import CHECKPOINTS, clear_checkpoints, execute_segmented
+
     proto = get_protocol(name)
     devices.check_device(device)
     if cfg is None:
@@ -209,28 +256,65 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         cfg = params.validate_config(cfg)
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError("--seed", f"must be a non-negative integer, got {seed!r}")
-    if out is not None:
+    if out is not None and not resume:
         results.check_output_dir(out, overwrite=overwrite)
     plan = proto.prepare(cfg, seed)
     if device != "genn":
         check_equations(proto, cfg, plan)
+    config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
+    segmented = (device != "genn" and proto.rerun is not None and _segment_length(cfg) > 0)
+    ckpt = None
+    if out is not None and segmented:
+        os.makedirs(out, exist_ok=True)
+        ckpt = os.path.join(out, CHECKPOINTS)
+        os.makedirs(ckpt, exist_ok=True)
+        _write_json(os.path.join(out, "config.json"),
+                    dict(protocol=proto.name, status="running", **config))
     t0 = time.time()
-    if device == "genn":
-        from .genn import run_in_genn_env
+    try:
+        if device == "genn":
+            from .genn import run_in_genn_env
 
-        raw = run_in_genn_env(proto.name, cfg, seed)
-    elif proto.execute is not None:
-        raw = proto.execute(cfg, plan, device, seed, threads, report)
-    else:
-        raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report)
+            raw = run_in_genn_env(proto.name, cfg, seed)
+        elif segmented:
+            raw = execute_segmented(proto, cfg, plan, device, seed, _segment_length(cfg),
+                                    checkpoint_dir=ckpt, resume=resume, threads=threads,
+                                    report=report, after_segment=after_segment)
+        elif proto.execute is not None:
+            raw = proto.execute(cfg, plan, device, seed, threads, report)
+        else:
+            raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report)
+    except DivergenceError as err:
+        err.result = diverged_result(proto, cfg, err, config)
+        if out is not None:
+            results.save(err.result, out, overwrite=True)
+        raise
     wall = time.time() - t0
     result = proto.analyse(cfg, plan, raw)
-    result.config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
+    result.config = config
     result.metrics.setdefault("status", "ok")
     result.metrics["wall_time_s"] = wall
     if out is not None:
-        results.save(result, out, overwrite=overwrite)
+        results.save(result, out, overwrite=True)
+        if ckpt is not None:
+            clear_checkpoints(os.path.join(out, CHECKPOINTS))
     return result
+
+
+def resume_run(out, report=True, after_segment=None):
+    """Continue the interrupted segmented run in ``out`` (see `run_protocol`)."""
+    path = os.path.join(out, "config.json")
+    if not os.path.isfile(path):
+        raise ConfigError("--resume", f"{out} holds no run (no config.json)")
+    with open(path) as fh:
+        saved = json.load(fh)
+    if saved.get("status") != "running" and not os.path.isdir(os.path.join(out, "checkpoints")):
+        raise ConfigError("--resume", f"{out} holds a finished run; nothing to resume")
+    proto = get_protocol(saved["protocol"])
+    cfg = params.config_from_dict(proto.config_class, saved)
+    return run_protocol(proto.name, cfg=cfg, device=saved["device"], seed=int(saved["seed"]),
+                        out=out, threads=int(saved.get("threads", 0)), report=report,
+                        resume=True, after_segment=after_segment)
 
 
 def python_executable():

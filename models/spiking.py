@@ -48,7 +48,8 @@ __all__ = [
     "feedforward_weights", "optimal_fast_weights", "optimal_slow_weights",
     "initial_fast_weights", "command_sigma", "build_target", "build_population", "Target",
     "SpikingNetwork",
-    "block_pairs", "block_values", "blocks_from_values", "runtime_variables",
+    "block_pairs", "block_values", "blocks_from_values", "target_values", "population_values",
+    "apply_values", "variable_views",
 ]
 
 # ============================================================================================
@@ -344,6 +345,15 @@ class SpikingNetwork:
     objects: list = dataclasses.field(default_factory=list)
 
 
+def target_values(A, sigma_c, t_offset=0.0):
+    """Values of the target system that may change without rebuilding (see `apply_values`).
+
+    A : array J x J, Hz (plain floats); sigma_c : Quantity, Hz; t_offset : float, second.
+    """
+    return {("group", "sigma_c"): sigma_c, ("group", "t_offset"): t_offset * second,
+            ("A", "a"): np.asarray(A, float).T.ravel() * Hz}  # synapse (pre j, post i): A[i, j]
+
+
 def build_target(model, A, dt, tau_c, sigma_c, hold_start, t_offset=0.0, name="target"):
     """Create the target system dx/dt = A x + c with an OU command (spec 3).
 
@@ -362,13 +372,13 @@ def build_target(model, A, dt, tau_c, sigma_c, hold_start, t_offset=0.0, name="t
     group = NeuronGroup(model.J, model.target_eqs, method="euler", namespace=ns, name=name,
                         dt=dt)
     require_variables(group, TARGET_VARIABLES, "target_eqs")
-    group.sigma_c = sigma_c
-    group.t_offset = t_offset * second
     group.run_regularly(TARGET_SCHEDULE_CODE, dt=dt)
     Asyn = Synapses(group, group, A_MODEL, namespace=ns, name=f"{name}_A", dt=dt)
-    Asyn.connect()
-    Asyn.a = np.asarray(A, float).T.ravel() * Hz  # synapse (pre j, post i) carries A[i, j]
-    return Target(group=group, A=Asyn)
+    pre, post = np.meshgrid(np.arange(model.J), np.arange(model.J), indexing="ij")
+    Asyn.connect(i=pre.ravel(), j=post.ravel())
+    target = Target(group=group, A=Asyn)
+    apply_values(target, target_values(A, sigma_c, t_offset))
+    return target
 
 
 def block_pairs(N, R=1, self_connections=True):
@@ -446,24 +456,18 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     neurons = NeuronGroup(N * R, m.neuron_eqs, threshold=m.threshold, reset=m.reset,
                           method="euler", namespace=ns, name=f"{name}_neurons", dt=dt)
     require_variables(neurons, NEURON_VARIABLES, "neuron_eqs")
-    neurons.T = np.tile((np.sum(F ** 2, axis=1) + m.mu) / 2, R)
     neurons.rank = np.tile(np.arange(N), R)
-    for var in PER_NEURON_PARAMS:
-        setattr(neurons, var, _repeat_quantity([getattr(mk, var) for mk in models], N))
-    neurons.t_offset = t_offset * second
     neurons.run_regularly(m.schedule_code, dt=dt)
 
     J = F.shape[1]
     ff = Synapses(target.group, neurons, FF_MODEL, namespace=ns, name=f"{name}_ff", dt=dt)
     ff_pre, ff_post = np.meshgrid(np.arange(J), np.arange(N * R), indexing="ij")
     ff.connect(i=ff_pre.ravel(), j=ff_post.ravel())
-    ff.F = np.tile(F, (R, 1)).T.ravel()
 
     pre, post = block_pairs(N, R)
     fast = Synapses(neurons, neurons, m.fast_model, on_pre=m.fast_on_pre, method="euler",
                     namespace=ns, name=f"{name}_fast", dt=dt)
     fast.connect(i=pre, j=post)
-    fast.w = block_values(W_fast)
     if "self_conn" in fast.variables:
         fast.self_conn = (pre == post).astype(float)
 
@@ -480,23 +484,61 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
                                name=f"{name}_readout", dt=dt)
         rpre, rpost = np.meshgrid(np.arange(N), np.arange(J), indexing="ij")
         pop.readout.connect(i=rpre.ravel(), j=rpost.ravel())
-        pop.readout.D = F.ravel()  # synapse (pre neuron i, post channel d) carries F[i, d]
         pop.feedback = Synapses(target.group, neurons, FEEDBACK_MODEL, namespace=ns,
                                 name=f"{name}_feedback", dt=dt)
         pop.feedback.connect(i=ff_pre.ravel(), j=ff_post.ravel())
-        pop.feedback.Fb = F.T.ravel()
         objs += [pop.readout, pop.feedback]
     if slow:
         pop.slow = Synapses(neurons, neurons, m.slow_model, method="euler", namespace=ns,
                             name=f"{name}_slow", dt=dt)
         pop.slow.connect(i=pre, j=post)
-        if W_slow is None:
-            W_slow = [np.zeros((N, N))] * R
-        W_slow = list(W_slow) if isinstance(W_slow, (list, tuple)) else [W_slow]
-        pop.slow.w_s = block_values(W_slow) * Hz
         objs.append(pop.slow)
     pop.objects = objs
+    apply_values(pop, population_values(models, F, W_fast, W_slow, t_offset))
     return pop
+
+
+def population_values(models, F, W_fast, W_slow=None, t_offset=0.0):
+    """Values of a population that may change without rebuilding (see `apply_values`):
+    thresholds, per-neuron parameters, feedforward/readout weights and initial weights.
+
+    Arguments as for `build_population`. Keys are (attribute of `SpikingNetwork`, variable).
+    """
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    W_fast = list(W_fast) if isinstance(W_fast, (list, tuple)) else [W_fast]
+    R, N = len(models), models[0].N
+    F = np.asarray(F, float)
+    vals = {("neurons", "T"): np.tile((np.sum(F ** 2, axis=1) + models[0].mu) / 2, R),
+            ("neurons", "t_offset"): t_offset * second,
+            ("ff", "F"): np.tile(F, (R, 1)).T.ravel(),
+            ("fast", "w"): block_values(W_fast),
+            ("readout", "D"): F.ravel(),  # synapse (pre neuron i, post channel d): F[i, d]
+            ("feedback", "Fb"): F.T.ravel()}
+    for var in PER_NEURON_PARAMS:
+        vals[("neurons", var)] = _repeat_quantity([getattr(mk, var) for mk in models], N)
+    if W_slow is None:
+        W_slow = [np.zeros((N, N))] * R
+    W_slow = list(W_slow) if isinstance(W_slow, (list, tuple)) else [W_slow]
+    vals[("slow", "w_s")] = block_values(W_slow) * Hz
+    return vals
+
+
+def apply_values(holder, values):
+    """Set ``values`` ({(attribute, variable): value}) on the objects of ``holder``; entries
+    whose object or variable does not exist (e.g. no slow synapses) are skipped."""
+    for view, value in variable_views(holder, values).items():
+        view[:] = value
+
+
+def variable_views(holder, values):
+    """``values`` keyed by Brian2 VariableViews (the form ``device.run(run_args=...)`` takes)."""
+    out = {}
+    for (attr, var), value in values.items():
+        obj = getattr(holder, attr, None)
+        if obj is None or var not in obj.variables:
+            continue
+        out[getattr(obj, var)] = value
+    return out
 
 
 def _repeat_quantity(values, N):
@@ -506,17 +548,3 @@ def _repeat_quantity(values, N):
 
     arr = np.repeat(np.asarray([np.asarray(v, float) for v in values]), N)
     return Quantity(arr, dim=get_dimensions(values[0]))
-
-
-def runtime_variables(pop, target=None):
-    """Variables a compile-once rerun may set (name -> VariableView), see design.md "Sweeps"."""
-    out = {name: getattr(pop.neurons, name) for name in
-           PER_NEURON_PARAMS + ("t_offset", "V", "r")}
-    if target is not None:
-        out.update(sigma_c=target.group.sigma_c, x=target.group.x, c=target.group.c,
-                   target_t_offset=target.group.t_offset)
-    if "w" in pop.fast.variables:
-        out["W_fast"] = pop.fast.w
-    if pop.slow is not None:
-        out["W_slow"] = pop.slow.w_s
-    return out

@@ -33,6 +33,7 @@ from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
                             optimal_fast_weights, command_sigma)
+from locallearn.protocols import balanced
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan, build_balanced,
                                 collect_balanced, make_schedule, check_phases, spike_metrics,
                                 weight_curve, drives, test_window, sample_rows)
@@ -187,6 +188,7 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    rerun=balanced,
     object_fields=dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
                        fast=("fast_model", "fast_on_pre"), wta=("wta_model",),
                        target=("target_eqs",), slow=("slow_model",)))

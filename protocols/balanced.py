@@ -24,7 +24,8 @@ from locallearn.analysis import balance, errors, spikes, weights
 from locallearn.errors import ConfigError
 from locallearn.params import param, POSITIVE, NONNEGATIVE, Range
 from locallearn.models.spiking import (PER_NEURON_PARAMS, blocks_from_values,
-                                       build_population, build_target)
+                                       build_population, build_target, population_values,
+                                       target_values, variable_views)
 
 __all__ = ["BalancedPhases", "Schedule", "PopulationPlan", "BalancedPlan", "make_schedule",
            "check_phases", "build_balanced", "collect_balanced", "analyse_population",
@@ -55,6 +56,9 @@ class BalancedPhases:
                           check=POSITIVE)
     weights_dt: object = param(0.1 * second, "interval between weight snapshots", unit=second,
                                check=POSITIVE)
+    checkpoint_every: object = param(60 * second, "simulated time between checkpoints (the run "
+                                     "proceeds in segments of about this length; 0: one run)",
+                                     unit=second, check=NONNEGATIVE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,3 +349,91 @@ def weight_curve(plan, pp, raw_pop, W_opt, key="W_fast_t"):
 def sample_rows(n, every):
     """Indices 0, every, 2 every, ... below n."""
     return np.arange(0, n, max(1, int(every)))
+
+
+# ============================================================================================
+# Hooks for reruns: point values, state between segments, merging, divergence
+# ============================================================================================
+def run_args(cfg, plan, built, state=None, t_offset=0.0):
+    """Every value that may differ between reruns of one compiled network ({VariableView:
+    value}): parameters, initial weights, the time offset and, for a continued segment, the
+    state (``state`` from `final_state`)."""
+    tv = target_values(plan.A, plan.sigma_c * Hz, t_offset)
+    if state is not None:
+        tv[("group", "x")] = state["target/x"]
+        tv[("group", "c")] = state["target/c"] * Hz
+    views = variable_views(built.target, tv)
+    for gname, (pop, members) in built.pops.items():
+        N = members[0].model.N
+        W_slow0 = [pp.W_slow0 if pp.W_slow0 is not None else np.zeros((N, N))
+                   for pp in members]
+        vals = population_values([pp.model for pp in members], plan.F,
+                                 [pp.W_fast0 for pp in members], W_slow0, t_offset)
+        if state is not None:
+            vals[("neurons", "V")] = state[f"{gname}/V"]
+            vals[("neurons", "r")] = state[f"{gname}/r"]
+            if f"{gname}/w" in state:
+                vals[("fast", "w")] = state[f"{gname}/w"]
+            if f"{gname}/w_s" in state:
+                vals[("slow", "w_s")] = state[f"{gname}/w_s"] * Hz
+        views.update(variable_views(pop, vals))
+    return views
+
+
+def final_state(built):
+    """The dynamic state at the end of a run (plain arrays keyed 'group/variable'): x, c of the
+    target; V, r, fast and slow weights of every population group."""
+    g = built.target.group
+    out = {"target/x": np.asarray(g.x_[:]).copy(), "target/c": np.asarray(g.c_[:]).copy()}
+    for gname, (pop, _) in built.pops.items():
+        out[f"{gname}/V"] = np.asarray(pop.neurons.V_[:]).copy()
+        out[f"{gname}/r"] = np.asarray(pop.neurons.r_[:]).copy()
+        if "w" in pop.fast.variables:
+            out[f"{gname}/w"] = np.asarray(pop.fast.w_[:]).copy()
+        if pop.slow is not None:
+            out[f"{gname}/w_s"] = np.asarray(pop.slow.w_s_[:]).copy()
+    return out
+
+
+def merge(cfg, plan, raws, offsets):
+    """Join the raw arrays of consecutive segments; ``offsets`` are their first steps."""
+    if len(raws) == 1:
+        return raws[0]
+    dt = plan.schedule.dt
+    out = {k: np.concatenate([r[k] for r in raws]) for k in ("x", "c", "xhat") if k in raws[0]}
+    out["pops"] = {}
+    for name in raws[0]["pops"]:
+        parts = [r["pops"][name] for r in raws]
+        d = dict(spike_steps=np.concatenate([p["spike_steps"] + o for p, o in zip(parts, offsets)]),
+                 spike_i=np.concatenate([p["spike_i"] for p in parts]))
+        for key in parts[-1]:
+            if key.endswith("_final"):
+                d[key] = parts[-1][key]
+            elif key.endswith("_t"):
+                d[key] = np.concatenate([p[key] for p in parts])
+        if "t_weights" in parts[0]:
+            d["t_weights"] = np.concatenate([p["t_weights"] + o * dt
+                                             for p, o in zip(parts, offsets)])
+        out["pops"][name] = d
+    return out
+
+
+#: Mean population rate (Hz) above which a run counts as diverged.
+MAX_POPULATION_RATE = 1000.0
+
+
+def divergence(cfg, plan, raw, state, t0, t1):
+    """A one-line reason if the segment [t0, t1) s diverged, else None: non-finite state or a
+    mean population rate above `MAX_POPULATION_RATE` in any population."""
+    for key, value in state.items():
+        if not np.all(np.isfinite(value)):
+            bad = np.flatnonzero(~np.isfinite(np.ravel(value)))
+            return (f"non-finite {key} (first at index {bad[0]}) by t = {t1:g} s "
+                    f"(segment {t0:g}-{t1:g} s)")
+    for name, d in raw["pops"].items():
+        N = next(pp.model.N for pp in plan.populations if pp.name == name)
+        rate = len(d["spike_steps"]) / N / max(t1 - t0, 1e-12)
+        if rate > MAX_POPULATION_RATE:
+            return (f"population {name} fired at {rate:.0f} Hz on average in {t0:g}-{t1:g} s "
+                    f"(bound {MAX_POPULATION_RATE:g} Hz)")
+    return None

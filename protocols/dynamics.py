@@ -47,6 +47,7 @@ from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, command_sigma, feedforward_weights,
                                        initial_fast_weights, optimal_fast_weights,
                                        optimal_slow_weights)
+from locallearn.protocols import balanced
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, check_phases, collect_balanced,
                                            make_schedule, sample_rows, spike_metrics,
@@ -382,6 +383,7 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    rerun=balanced,
     normalize=normalize,
     object_fields=dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
                        fast=("fast_model", "fast_on_pre"), wta=("wta_model",),

@@ -23,6 +23,7 @@ from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import optimal_fast_weights
 from locallearn.protocols import autoencoder
+from locallearn.protocols import balanced
 from locallearn.protocols.balanced import (PopulationPlan, build_balanced, collect_balanced,
                                            weight_curve)
 
@@ -160,4 +161,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fastrules", config_class=FastRulesConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    rerun=balanced,
     object_fields=autoencoder.PROTOCOL.object_fields)
