@@ -3,7 +3,12 @@
 Commands
 --------
 run PROTOCOL [--device D] [--quick] [--seed N] [--set KEY=VALUE ...] --out DIR [--overwrite]
-    Run one protocol and write its run directory.
+    Run one protocol and write its run directory. Long runs proceed in segments of
+    ``checkpoint_every`` with checkpoints in DIR/checkpoints.
+run --resume DIR
+    Continue an interrupted run from its last checkpoint.
+sweep PROTOCOL --grid KEY=V1,V2,... [--grid ...] [--workers N] [--scheduler ADDRESS] --out DIR
+    Run every point of a grid (compiled once per structure), one tidy table of all points.
 figures [NAME ...] [--quick] [--out DIR] [--cache DIR] [--device D]
     Regenerate paper figures (running protocols only where no cached result exists).
 params PROTOCOL
@@ -76,10 +81,22 @@ def build_parser():
     sub.required = True
 
     p = sub.add_parser("run", help="run one protocol")
-    p.add_argument("protocol")
-    _add_run_options(p)
+    p.add_argument("protocol", nargs="?")
+    _add_run_options(p, with_out=False)
+    p.add_argument("--out", help="run directory to create")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the contents of a non-empty --out directory")
+    p.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     p.add_argument("--allow-unstable", action="store_true",
                    help="dynamics: accept a target A with eigenvalues of positive real part")
+
+    p = sub.add_parser("sweep", help="run a parameter grid, compiling once per structure")
+    p.add_argument("protocol")
+    _add_run_options(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="values of one parameter (repeat for a product grid)")
+    p.add_argument("--workers", default="1", help="local worker processes (default 1)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://...)")
 
     p = sub.add_parser("figures", help="regenerate paper figures")
     p.add_argument("names", nargs="*", help="figure names (default: all)")
@@ -99,30 +116,58 @@ def build_parser():
 
 
 def _cmd_run(args):
-    from .protocol import run_protocol
-    from . import results
+    from .protocol import resume_run, run_protocol
 
     seed = _int_arg("--seed", args.seed)
     threads = _int_arg("--threads", args.threads)
     overrides = parse_sets(args.set)
     if args.allow_unstable:
         overrides["allow_unstable"] = "true"
+    if args.resume:
+        if args.protocol or overrides or args.out:
+            raise ConfigError("--resume", "takes only the run directory (its config.json holds "
+                              "the protocol and parameters)")
+        out = args.resume
+    else:
+        if not args.protocol:
+            raise ConfigError("protocol", "give a protocol (python -m locallearn list)")
+        if not args.out:
+            raise ConfigError("--out", "give the run directory to create (--out DIR)")
+        out = args.out
     try:
-        res = run_protocol(args.protocol, quick=args.quick, overrides=overrides,
-                           device=args.device, seed=seed, out=args.out,
-                           overwrite=args.overwrite, threads=threads)
-    except DivergenceError as exc:
-        if exc.result is not None:
-            results.save(exc.result, args.out, overwrite=True)
-            print(f"locallearn: {exc} (kept what was recorded in {args.out})", file=sys.stderr)
+        if args.resume:
+            res = resume_run(out)
         else:
-            print(f"locallearn: {exc}", file=sys.stderr)
+            res = run_protocol(args.protocol, quick=args.quick, overrides=overrides,
+                               device=args.device, seed=seed, out=out,
+                               overwrite=args.overwrite, threads=threads)
+    except DivergenceError as exc:
+        print(f"locallearn: {exc}; kept what was recorded in {out} (status: diverged)",
+              file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print(f"locallearn: interrupted; continue with: python -m locallearn run --resume {out}",
+              file=sys.stderr)
+        return 130
+    args.out = out
     keys = [k for k, v in res.metrics.items() if isinstance(v, (int, float))]
     width = max(len(k) for k in keys) if keys else 0
     print(f"wrote {os.path.abspath(args.out)}")
     for k in keys:
         print(f"  {k:<{width}}  {res.metrics[k]:.6g}")
+    return 0
+
+
+def _cmd_sweep(args):
+    from .sweep import run_sweep
+
+    table = run_sweep(args.protocol, args.grid, args.out, quick=args.quick,
+                      sets=parse_sets(args.set), seed=_int_arg("--seed", args.seed),
+                      device=args.device, workers=_int_arg("--workers", args.workers, lo=1),
+                      scheduler=args.scheduler, threads=_int_arg("--threads", args.threads),
+                      overwrite=args.overwrite)
+    print(f"wrote {os.path.abspath(args.out)} ({len(table)} points)")
+    print(table.to_string(index=False, max_cols=12))
     return 0
 
 
@@ -175,8 +220,8 @@ def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 bad input, 3 diverged, 130 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
-        handler = dict(run=_cmd_run, figures=_cmd_figures, params=_cmd_params,
-                       list=_cmd_list)[args.command]
+        handler = dict(run=_cmd_run, sweep=_cmd_sweep, figures=_cmd_figures,
+                       params=_cmd_params, list=_cmd_list)[args.command]
         return handler(args)
     except ConfigError as exc:
         print(f"locallearn: error: {exc}", file=sys.stderr)

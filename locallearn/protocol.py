@@ -50,6 +50,9 @@ class Protocol:
     object_fields: dict = dataclasses.field(default_factory=dict)
     #: optional: a custom executor replacing the build/run/collect cycle (multi-run protocols)
     execute: Optional[Callable] = None
+    #: config keys (dotted for nested fields) whose values reach a compiled network through
+    #: run_args, so sweeping them needs no rebuild (see `locallearn.sweep`)
+    runtime_keys: tuple = ()
     #: optional: rerun hooks (run_args, final_state, merge, divergence) for segmented runs and
     #: compile-once sweeps, see `locallearn.execution`
     rerun: Optional[object] = None

@@ -363,7 +363,9 @@ def run_args(cfg, plan, built, state=None, t_offset=0.0):
         tv[("group", "x")] = state["target/x"]
         tv[("group", "c")] = state["target/c"] * Hz
     views = variable_views(built.target, tv)
-    for gname, (pop, members) in built.pops.items():
+    current = {pp.name: pp for pp in plan.populations}
+    for gname, (pop, built_members) in built.pops.items():
+        members = [current[pp.name] for pp in built_members]  # this point's values
         N = members[0].model.N
         W_slow0 = [pp.W_slow0 if pp.W_slow0 is not None else np.zeros((N, N))
                    for pp in members]
@@ -417,6 +419,10 @@ def merge(cfg, plan, raws, offsets):
         out["pops"][name] = d
     return out
 
+
+#: Config keys that reach the compiled network through `run_args` (no rebuild in sweeps).
+RUNTIME_KEYS = tuple(f"model.{p}" for p in PER_NEURON_PARAMS) + (
+    "x_std", "W0_diag", "W0_spread", "F", "W_init", "W_fast_init", "W_slow_init", "A", "system")
 
 #: Mean population rate (Hz) above which a run counts as diverged.
 MAX_POPULATION_RATE = 1000.0

@@ -73,14 +73,17 @@ def _dynamics_model():
     threshold by each spike, spec 7). beta = T learns -F F^T off the diagonal and keeps the
     margin [derived here; measured: with beta = 1/2 and mu = 0.02 two of three seeds ran away
     with 80-90 % ping-pong; with mu = 0.05, beta = T all three learned]. Learned-weight
-    fluctuations (about 0.04 at eta_f = 0.04) exceed mu = 0.02, hence mu = 0.05.
+    fluctuations (about 0.04 at eta_f = 0.04) exceed mu = 0.02, hence mu = 0.05. In long runs
+    the learned scale creeps above T/beta (the voltage at a spike overshoots T slightly), so the
+    default beta = 0.54 sits a little above T = 0.525 (full configuration: test eps 0.0045 at
+    beta = 0.54 against 0.037 at beta = T, with more ping-pong).
 
     The fast rule is ``bd2015_clip``: the 2015 rule with the voltage it sees clipped to +-2T.
     Without the clip, a transiently large error drives V (through K F e) far above threshold and
     the rule runs away (measured: a 4-D system diverged, J = 3 and the canonical system did not
     learn); with it, all six test systems learned (see the issue notes and README).
     """
-    return SpikingModel(N=40, J=2, lam=10 * Hz, mu=0.05, beta=0.525, K=100 * Hz,
+    return SpikingModel(N=40, J=2, lam=10 * Hz, mu=0.05, beta=0.54, K=100 * Hz,
                         eta_s=5 * Hz ** 2, eta_f=0.04, sigma_V=0.01, fast_rule="bd2015_clip")
 
 
@@ -383,7 +386,7 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
-    rerun=balanced,
+    rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
     normalize=normalize,
     object_fields=dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
                        fast=("fast_model", "fast_on_pre"), wta=("wta_model",),

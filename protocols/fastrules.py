@@ -161,5 +161,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fastrules", config_class=FastRulesConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
-    rerun=balanced,
+    rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
     object_fields=autoencoder.PROTOCOL.object_fields)
