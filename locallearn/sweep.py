@@ -19,6 +19,11 @@ one row per point, the swept parameters as columns next to every headline metric
 import itertools
 import json
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
 
 import pandas as pd
 
@@ -81,8 +86,12 @@ def run_chunk(protocol, quick, sets, chunk, device, threads=0):
     """Run one chunk (points sharing a structure) in this process.
 
     ``chunk`` is a list of (index, point, seed). Returns [(index, RunResult)]. This is what a
-    worker process or a Dask worker executes.
+    worker process or a Dask worker executes. Brian2 installs a signal handler when it is first
+    imported, which only the main thread may do, so a call from another thread (a Dask worker
+    runs tasks in threads) runs the chunk in a child interpreter instead.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return _run_chunk_in_child(protocol, quick, sets, chunk, device, threads)
     from .execution import run_points
 
     proto = get_protocol(protocol)
@@ -101,6 +110,30 @@ def run_chunk(protocol, quick, sets, chunk, device, threads=0):
         res.metrics.setdefault("status", "ok")
         out.append((idx, res))
     return out
+
+
+def _number(text):
+    """A grid value as a number where it is one (table columns), else the string."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _run_chunk_in_child(*args):
+    with tempfile.TemporaryDirectory(prefix="locallearn-chunk-") as tmp:
+        src, dst = os.path.join(tmp, "in.pkl"), os.path.join(tmp, "out.pkl")
+        with open(src, "wb") as fh:
+            pickle.dump(args, fh)
+        code = ("import pickle, sys; from locallearn.sweep import run_chunk; "
+                "a = pickle.load(open(sys.argv[1], 'rb')); "
+                "pickle.dump(run_chunk(*a), open(sys.argv[2], 'wb'))")
+        proc = subprocess.run([sys.executable, "-c", code, src, dst], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("sweep chunk failed: " + proc.stderr.strip()[-2000:])
+        with open(dst, "rb") as fh:
+            return pickle.load(fh)
 
 
 def _chunks(groups, workers):
@@ -155,7 +188,8 @@ def run_sweep(protocol, grid_items, out, quick=False, sets=None, seed=1,
             results.save(res, os.path.join(out, f"point_{idx:04d}"), overwrite=True)
             metrics = {k: v for k, v in res.metrics.items() if isinstance(v, (int, float, str))}
             rows[idx] = dict(point=idx, seed=res.config["seed"],
-                             **{k: v for k, v in pts[idx].items() if k != "seed"}, **metrics)
+                             **{k: _number(v) for k, v in pts[idx].items() if k != "seed"},
+                             **metrics)
             bar.update(1)
 
     args = [(protocol, quick, sets, chunk, device, threads) for chunk in chunks]
