@@ -15,6 +15,8 @@ params PROTOCOL
     List a protocol's parameters with defaults, units and descriptions.
 list
     List protocols and figures.
+bench [--quick] [--only NAME ...]
+    Benchmarks printing ratios measured side by side (bench/run_bench.py).
 
 Bad input (unknown protocol, device or parameter, malformed values, wrong shapes, bad time
 constants, equations Brian2 rejects, an output directory that is not empty) prints one line
@@ -112,6 +114,9 @@ def build_parser():
     p.add_argument("protocol")
 
     sub.add_parser("list", help="list protocols and figures")
+
+    sub.add_parser("bench", help="benchmarks (ratios measured side by side); "
+                   "python -m locallearn bench --help")
     return parser
 
 
@@ -208,6 +213,17 @@ def _cmd_list(args):
     return 0
 
 
+def _cmd_bench(bench_args):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isfile(os.path.join(root, "bench", "run_bench.py")):
+        raise ConfigError("bench", f"bench/ not found next to the package ({root}); run from a "
+                          "source checkout")
+    sys.path.insert(0, root)
+    from bench.run_bench import main as bench_main
+
+    return bench_main(bench_args)
+
+
 def _cmd_figures(args):
     from locallearn.figures import make_figures
 
@@ -218,7 +234,10 @@ def _cmd_figures(args):
 
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 bad input, 3 diverged, 130 interrupted)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv and argv[0] == "bench":  # its own options, see bench/run_bench.py
+            return _cmd_bench(argv[1:])
         args = build_parser().parse_args(argv)
         handler = dict(run=_cmd_run, sweep=_cmd_sweep, figures=_cmd_figures,
                        params=_cmd_params, list=_cmd_list)[args.command]
