@@ -96,6 +96,16 @@ def _raise_terminated(signum, frame):
     raise _Terminated()
 
 
+def _load_segment(ckpt, k):
+    with np.load(os.path.join(ckpt, f"segment_{k:05d}.npz")) as npz:
+        return unflatten({key: npz[key] for key in npz.files})
+
+
+def _reload(raws, ckpt):
+    """Segments kept on disk (None entries) read back for the final merge."""
+    return [r if r is not None else _load_segment(ckpt, k) for k, r in enumerate(raws)]
+
+
 def _load_checkpoints(ckpt):
     state_file = os.path.join(ckpt, "state.npz")
     if not os.path.isfile(state_file):
@@ -103,11 +113,7 @@ def _load_checkpoints(ckpt):
     with np.load(state_file) as npz:
         flat = {k: npz[k] for k in npz.files}
     done = int(flat.pop("__segments_done__"))
-    raws = []
-    for k in range(done):
-        with np.load(os.path.join(ckpt, f"segment_{k:05d}.npz")) as npz:
-            raws.append(unflatten({kk: npz[kk] for kk in npz.files}))
-    return done, flat, raws
+    return done, flat, [None] * done
 
 
 def execute_segmented(proto, cfg, plan, device, seed, segment_s, checkpoint_dir=None,
@@ -151,22 +157,27 @@ def execute_segmented(proto, cfg, plan, device, seed, segment_s, checkpoint_dir=
                               report=report)
                 raw_k = proto.collect(cfg, plan, built)
                 state = h.final_state(built)
-                raws.append(raw_k)
                 if checkpoint_dir:
                     atomic_write_npz(os.path.join(checkpoint_dir, f"segment_{k:05d}.npz"),
                                      **flatten(raw_k))
                     atomic_write_npz(os.path.join(checkpoint_dir, "state.npz"),
                                      __segments_done__=np.array(k + 1), **state)
+                    raws.append(None)  # on disk: memory stays flat however long the run
+                else:
+                    raws.append(raw_k)
                 reason = h.divergence(cfg, plan, raw_k, state, t0, t0 + seg * dt)
+                del raw_k
                 if reason is not None:
-                    merged = h.merge(cfg, plan, raws, [i * seg for i in range(len(raws))])
+                    merged = h.merge(cfg, plan, _reload(raws, checkpoint_dir),
+                                     [i * seg for i in range(len(raws))])
                     err = DivergenceError(f"{proto.name} diverged: {reason}")
                     err.raw = merged
                     err.t_diverged = t0 + seg * dt
                     raise err
                 if after_segment is not None:
                     after_segment(k, n_seg)
-            return h.merge(cfg, plan, raws, [i * seg for i in range(n_seg)])
+            return h.merge(cfg, plan, _reload(raws, checkpoint_dir),
+                           [i * seg for i in range(n_seg)])
     except _Terminated:
         raise KeyboardInterrupt("terminated (SIGTERM)") from None
     finally:
