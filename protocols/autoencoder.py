@@ -187,8 +187,6 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    collect=collect, analyse=analyse, quick=QUICK, doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
     rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
-    object_fields=dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
-                       fast=("fast_model", "fast_on_pre"), wta=("wta_model",),
-                       target=("target_eqs",), slow=("slow_model",)))
+    object_fields=balanced.OBJECT_FIELDS)

@@ -420,6 +420,11 @@ def merge(cfg, plan, raws, offsets):
     return out
 
 
+#: Brian2 object-name fragment -> the config fields whose strings define it (error messages).
+OBJECT_FIELDS = dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
+                     fast=("fast_model", "fast_on_pre"), wta=("wta_model",),
+                     target=("target_eqs",), slow=("slow_model",))
+
 #: Config keys that reach the compiled network through `run_args` (no rebuild in sweeps).
 RUNTIME_KEYS = tuple(f"model.{p}" for p in PER_NEURON_PARAMS) + (
     "x_std", "W0_diag", "W0_spread", "F", "W_init", "W_fast_init", "W_slow_init", "A", "system")

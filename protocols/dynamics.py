@@ -385,9 +385,7 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    collect=collect, analyse=analyse, quick=QUICK, doc="Balanced network learns a linear dynamical system dx/dt = Ax + c (Bourdoukan & Deneve 2015, sec. 2)",
     rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
     normalize=normalize,
-    object_fields=dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code"),
-                       fast=("fast_model", "fast_on_pre"), wta=("wta_model",),
-                       target=("target_eqs",), slow=("slow_model",)))
+    object_fields=balanced.OBJECT_FIELDS)

@@ -160,6 +160,6 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="fastrules", config_class=FastRulesConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    collect=collect, analyse=analyse, quick=QUICK, doc="Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E)",
     rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
-    object_fields=autoencoder.PROTOCOL.object_fields)
+    object_fields=balanced.OBJECT_FIELDS)
