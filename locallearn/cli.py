@@ -248,6 +248,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("locallearn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
