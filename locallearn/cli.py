@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 
-from .errors import ConfigError, DivergenceError
+from .errors import ConfigError, DeviceError, DivergenceError
 
 __all__ = ["main", "parse_sets"]
 
@@ -172,7 +172,8 @@ def _cmd_figures(args):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 bad input, 3 diverged, 130 interrupted)."""
+    """Entry point; returns the exit status (0 ok, 1 device failure, 2 bad input, 3 diverged,
+    130 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
         handler = dict(run=_cmd_run, figures=_cmd_figures, params=_cmd_params,
@@ -181,6 +182,9 @@ def main(argv=None):
     except ConfigError as exc:
         print(f"locallearn: error: {exc}", file=sys.stderr)
         return 2
+    except DeviceError as exc:
+        print(f"locallearn: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("locallearn: interrupted", file=sys.stderr)
         return 130

@@ -187,19 +187,25 @@ def check_equations(proto, cfg, plan):
             from None
 
 
-def execute(proto, cfg, plan, device, seed, threads=0, report=True):
-    """Build, run once and collect on ``device``; returns the raw arrays of ``collect``."""
-    with devices.session(device, seed=seed, threads=threads, cache_key=proto.name) as sim:
+def execute(proto, cfg, plan, device, seed, threads=0, report=True, genn_order=False):
+    """Build, run once and collect on ``device``; returns the raw arrays of ``collect``.
+
+    ``genn_order``: run in GeNN's order of operations (see `locallearn.devices`)."""
+    key = proto.name + ("-genn-order" if genn_order else "")
+    with devices.session(device, seed=seed, threads=threads, cache_key=key,
+                         genn_order=genn_order) as sim:
         built = proto.build(cfg, plan)
         sim.run(built.objects, built.duration, report=report)
         return proto.collect(cfg, plan, built)
 
 
 def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVICE, seed=1,
-                 out=None, overwrite=False, threads=0, report=True, cfg=None):
+                 out=None, overwrite=False, threads=0, report=True, cfg=None, genn_order=False):
     """Run protocol ``name`` and (if ``out`` is given) save the run directory.
 
     Everything is validated before anything is compiled or written. Returns the `RunResult`.
+    ``genn_order`` (runtime and cpp_standalone devices): run in GeNN's order of operations, to
+    compare a deterministic configuration with a ``genn`` run spike for spike.
     """
     proto = get_protocol(name)
     devices.check_device(device)
@@ -212,20 +218,24 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     if out is not None:
         results.check_output_dir(out, overwrite=overwrite)
     plan = proto.prepare(cfg, seed)
-    if device != "genn":
-        check_equations(proto, cfg, plan)
+    check_equations(proto, cfg, plan)
     t0 = time.time()
     if device == "genn":
         from .genn import run_in_genn_env
 
-        raw = run_in_genn_env(proto.name, cfg, seed)
+        raw = run_in_genn_env(proto.name, cfg, seed, plan=plan, report=report)
     elif proto.execute is not None:
+        if genn_order:
+            raise ConfigError("genn_order", f"protocol {name!r} has its own executor")
         raw = proto.execute(cfg, plan, device, seed, threads, report)
     else:
-        raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report)
+        raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report,
+                      genn_order=genn_order)
     wall = time.time() - t0
     result = proto.analyse(cfg, plan, raw)
     result.config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
+    if genn_order:
+        result.config["genn_order"] = True
     result.metrics.setdefault("status", "ok")
     result.metrics["wall_time_s"] = wall
     if out is not None:
