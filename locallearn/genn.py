@@ -163,12 +163,14 @@ def _last_line(text):
     return lines[-1] if lines else "(no output)"
 
 
-def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=None):
+def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=None, info=None):
     """Run protocol ``protocol_name`` with ``cfg`` and ``seed`` on GeNN; return ``collect``'s
     raw dict.
 
     ``plan``: the parent's ``prepare(cfg, seed)``; the initial weights the worker drew must
-    equal it (both environments use NumPy's ``default_rng``). Raises `ConfigError` for what the
+    equal it (both environments use NumPy's ``default_rng``). ``info`` (a dict) receives the
+    GeNN environment's versions, GeNN's version, ``genn_use_gpu`` and the build and simulation
+    times (``genn_*`` keys). Raises `ConfigError` for what the
     worker rejects as input and `DeviceError` (one line, with the log's path) when the GeNN
     build or run fails; the worker's directory is kept for inspection then.
     """
@@ -194,6 +196,8 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
                   f"({'GPU' if gpu else 'CPU-only'}) in {work}", file=sys.stderr, flush=True)
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # the GeNN environment imports its own packages
+        if gpu and not env.get("CUDA_PATH"):
+            env["CUDA_PATH"] = "/usr/local/cuda"  # where use_gpu() found nvcc
         with open(log_path, "w") as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                   cwd=work, timeout=timeout)
@@ -212,6 +216,9 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
             raise DeviceError(f"genn: worker exited with status {proc.returncode}: {last} "
                               f"(log: {log_path})")
         raw = load_raw(raw_path)
+        if info is not None and os.path.isfile(raw_path + ".info.json"):
+            with open(raw_path + ".info.json") as fh:
+                info.update(json.load(fh))
         drawn = raw.pop("_plan", {})
         if plan is not None:
             from .genn_worker import plan_arrays

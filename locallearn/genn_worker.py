@@ -8,7 +8,8 @@ Started by :func:`locallearn.genn.run_in_genn_env`; not meant to be run by hand:
 It prepares the plan from the seed, activates brian2genn (`locallearn.devices.genn_session`),
 builds the protocol's network with the protocol's own ``build``, runs it once, and writes what
 ``collect`` returns, plus the initial weights it drew (``_plan``) so that the parent can check
-both environments drew the same ones. On failure it writes ``error.txt`` beside ``--out``:
+both environments drew the same ones, and ``RAW.npz.info.json`` (versions of the GeNN
+environment, GeNN's version, CPU or GPU, build and simulation times). On failure it writes ``error.txt`` beside ``--out``:
 ``config<TAB>parameter<TAB>message`` for bad input, ``device<TAB>message`` otherwise, one line.
 """
 
@@ -45,8 +46,22 @@ def plan_arrays(plan):
     return out
 
 
-def run(protocol, cfg_data, seed, build_dir, use_gpu):
-    """Build, run and collect ``protocol`` on GeNN; returns the raw dict."""
+def versions(use_gpu):
+    """Provenance of the GeNN environment (recorded in the run's ``config.json``)."""
+    import brian2
+    import brian2genn
+    import numpy
+
+    from locallearn.genn import genn_path, genn_version
+
+    return dict(genn_brian2=brian2.__version__, genn_brian2genn=brian2genn.__version__,
+                genn_numpy=numpy.__version__, genn_python=sys.version.split()[0],
+                genn_version=genn_version(genn_path()), genn_use_gpu=bool(use_gpu))
+
+
+def run(protocol, cfg_data, seed, build_dir, use_gpu, info=None):
+    """Build, run and collect ``protocol`` on GeNN; returns the raw dict. ``info`` (a dict)
+    receives the build-and-run and the simulation times in seconds."""
     from locallearn import devices
     from locallearn.errors import ConfigError
     from locallearn.params import config_from_dict, validate_config
@@ -64,9 +79,12 @@ def run(protocol, cfg_data, seed, build_dir, use_gpu):
         sim.run(built.objects, built.duration, report=False)
         from brian2 import get_device
 
-        print(f"genn worker: build and run took {time.time() - t0:.1f} s, of which the "
-              f"simulation {getattr(get_device(), '_last_run_time', float('nan')):.1f} s",
-              flush=True)
+        total = time.time() - t0
+        simulation = float(getattr(get_device(), "_last_run_time", float("nan")))
+        print(f"genn worker: build and run took {total:.1f} s, of which the simulation "
+              f"{simulation:.1f} s", flush=True)
+        if info is not None:
+            info.update(genn_build_and_run_s=total, genn_simulation_s=simulation)
         raw = proto.collect(cfg, plan, built)
     raw["_plan"] = plan_arrays(plan)
     return raw
@@ -105,9 +123,10 @@ def main(argv=None):
         return 1
     with open(args.config) as fh:
         cfg_data = json.load(fh)
+    info = versions(args.gpu)
     try:
         raw = run(args.protocol, cfg_data, args.seed, os.path.abspath(args.build_dir),
-                  args.gpu)
+                  args.gpu, info)
     except ConfigError as exc:
         _write_error(args.out, "config", exc.parameter, str(exc).split(": ", 1)[-1]
                      if exc.parameter else str(exc))
@@ -117,6 +136,8 @@ def main(argv=None):
         _write_error(args.out, "device", _first_line(exc))
         return 1
     save_raw(raw, args.out)
+    with open(args.out + ".info.json", "w") as fh:
+        json.dump(info, fh)
     return 0
 
 

@@ -220,10 +220,12 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     plan = proto.prepare(cfg, seed)
     check_equations(proto, cfg, plan)
     t0 = time.time()
+    device_info = {}
     if device == "genn":
         from .genn import run_in_genn_env
 
-        raw = run_in_genn_env(proto.name, cfg, seed, plan=plan, report=report)
+        raw = run_in_genn_env(proto.name, cfg, seed, plan=plan, report=report,
+                              info=device_info)
     elif proto.execute is not None:
         if genn_order:
             raise ConfigError("genn_order", f"protocol {name!r} has its own executor")
@@ -236,6 +238,7 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     result.config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
     if genn_order:
         result.config["genn_order"] = True
+    result.config.update(device_info)  # genn: the GeNN environment's versions, GeNN's, CPU/GPU
     result.metrics.setdefault("status", "ok")
     result.metrics["wall_time_s"] = wall
     if out is not None:
