@@ -215,9 +215,16 @@ class Session:
         """Run the compiled binary again with ``run_args`` ({group.var: value}).
 
         Results go to ``build_dir/results_subdir``; monitors read from there afterwards.
+        Needs brian2 2.6 or newer: 2.5.4 (the GeNN environment's version) has neither
+        ``results_directory`` nor ``run_args`` as a {variable: value} mapping.
         """
+        import brian2
         from brian2 import device
 
+        major, minor = (int(p) for p in brian2.__version__.split(".")[:2])
+        if (major, minor) < (2, 6):
+            raise ConfigError("device", "compile-once reruns with run_args need brian2 >= 2.6, "
+                              f"found {brian2.__version__}")
         if not self.built:
             raise RuntimeError("rerun() needs build_only() first")
         device.run(directory=self.build_dir, results_directory=results_subdir,
