@@ -170,9 +170,11 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
     ``plan``: the parent's ``prepare(cfg, seed)``; the initial weights the worker drew must
     equal it (both environments use NumPy's ``default_rng``). ``info`` (a dict) receives the
     GeNN environment's versions, GeNN's version, ``genn_use_gpu`` and the build and simulation
-    times (``genn_*`` keys). Raises `ConfigError` for what the
-    worker rejects as input and `DeviceError` (one line, with the log's path) when the GeNN
-    build or run fails; the worker's directory is kept for inspection then.
+    times (``genn_*`` keys). ``timeout``: seconds (None: no limit).
+
+    Raises `ConfigError` for what the worker rejects as input and `DeviceError` (one line,
+    with the log's path) when the GeNN build or run fails or times out; the worker's directory
+    is kept for inspection then.
     """
     from .params import config_to_dict
     from .devices import build_root
@@ -199,8 +201,12 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
         if gpu and not env.get("CUDA_PATH"):
             env["CUDA_PATH"] = "/usr/local/cuda"  # where use_gpu() found nvcc
         with open(log_path, "w") as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                  cwd=work, timeout=timeout)
+            try:
+                proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                      cwd=work, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise DeviceError(f"genn: the worker did not finish within {timeout} s "
+                                  f"(log: {log_path})") from None
         err_path = os.path.join(work, "error.txt")
         if proc.returncode != 0:
             if os.path.isfile(err_path):
