@@ -12,6 +12,7 @@ True)`: summed variables one step old, GeNN's schedule).
 """
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -93,7 +94,7 @@ def test_check_genn_available_names_what_is_wrong(tmp_path, monkeypatch, case, p
 def test_check_genn_available_accepts_a_4x_tree(tmp_path, monkeypatch):
     path = _fake_genn(tmp_path / "genn", version="4.9.0")
     monkeypatch.setenv("GENN_PATH", str(path))
-    monkeypatch.setenv("LOCALLEARN_GENN_PYTHON", os.path.realpath(os.sys.executable))
+    monkeypatch.setenv("LOCALLEARN_GENN_PYTHON", os.path.realpath(sys.executable))
     assert genn.check_genn_available() == str(path)
 
 
