@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The GeNN environment (brian2genn 1.7.0 pins brian2<2.6, numpy<2, cython<3.1): Python 3.11
+GENN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
+GENN_VENV   ?= .venv-genn
+GENN_STAMP  := $(GENN_VENV)/.installed
 
-.PHONY: figures figures-full test test-all bench clean-cache help
+.PHONY: figures figures-full test test-all test-genn bench clean-cache genn-env help
 
 help:
 	@echo "make figures       install into $(VENV) and regenerate the paper figures (quick size)"
@@ -12,12 +16,28 @@ help:
 	@echo "make test          install into $(VENV) and run the test suite (no long simulations)"
 	@echo "make test-all      the test suite including the long simulations (-m slow)"
 	@echo "make bench         benchmarks (ratios measured side by side)"
+	@echo "make genn-env      create $(GENN_VENV) for the genn device (GeNN itself: see README)"
+	@echo "make test-genn     the GeNN tests (need GENN_PATH and make genn-env; slow)"
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[test,dask]"
 	touch $(STAMP)
+
+$(GENN_STAMP): setup.cfg pyproject.toml requirements-genn.txt
+	$(GENN_PYTHON) -m venv $(GENN_VENV)
+	$(GENN_VENV)/bin/python -m pip install --upgrade pip
+	$(GENN_VENV)/bin/python -m pip install -r requirements-genn.txt
+	# the package itself without its main-environment pins (brian2>=2.5.4 is met by 2.5.4)
+	$(GENN_VENV)/bin/python -m pip install --no-deps -e .
+	$(GENN_VENV)/bin/python -c "import brian2, brian2genn, locallearn.models.spiking, locallearn.protocols; print('GeNN environment: brian2', brian2.__version__, 'brian2genn', brian2genn.__version__)"
+	touch $(GENN_STAMP)
+
+genn-env: $(GENN_STAMP)
+
+test-genn: $(STAMP) $(GENN_STAMP)
+	$(PY) -m pytest -m "genn" tests/test_genn.py
 
 figures: $(STAMP)
 	$(PY) -m locallearn figures --quick --out results/figures

@@ -43,7 +43,8 @@ def cached_run(spec, cache, device="cpp_standalone", rerun=False):
     proto = get_protocol(spec.protocol)
     cfg = make_config(proto, quick=spec.quick, overrides=dict(spec.overrides))
     path = os.path.join(cache, f"{spec.protocol}-{_key(spec, cfg, device)}")
-    if not rerun and os.path.isfile(os.path.join(path, "metrics.json")):
+    # GeNN runs are not reproducible (no seed under brian2genn): never reuse one as a cache hit
+    if not rerun and device != "genn" and os.path.isfile(os.path.join(path, "metrics.json")):
         res = results.load(path)
         if res.metrics.get("status", "ok") == "ok":
             print(f"  cached  {spec.protocol:<12} {path}")

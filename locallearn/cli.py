@@ -27,7 +27,7 @@ import argparse
 import os
 import sys
 
-from .errors import ConfigError, DivergenceError
+from .errors import ConfigError, DeviceError, DivergenceError
 
 __all__ = ["main", "parse_sets"]
 
@@ -233,7 +233,8 @@ def _cmd_figures(args):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 bad input, 3 diverged, 130 interrupted)."""
+    """Entry point; returns the exit status (0 ok, 1 device failure, 2 bad input, 3 diverged,
+    130 interrupted)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "bench":  # its own options, see bench/run_bench.py
@@ -245,6 +246,9 @@ def main(argv=None):
     except ConfigError as exc:
         print(f"locallearn: error: {exc}", file=sys.stderr)
         return 2
+    except DeviceError as exc:
+        print(f"locallearn: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("locallearn: interrupted", file=sys.stderr)
         return 130

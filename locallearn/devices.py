@@ -8,7 +8,18 @@ Devices
     A C++ project generated, compiled and run in its own build directory (one per run; parallel
     runs never share one). Supports compile-once reruns with ``run_args`` (see `Session.rerun`).
 ``genn``
-    brian2genn, run in its own environment and subprocess (see :mod:`locallearn.genn`).
+    brian2genn, run in its own environment and subprocess (see :mod:`locallearn.genn`); the
+    worker there activates it with `genn_session`.
+
+GeNN's order of operations
+--------------------------
+``session(..., genn_order=True)`` runs a runtime or cpp_standalone network in the order GeNN
+executes a step, so that a deterministic network gives GeNN's spikes: brian2genn's default
+schedule (``start, synapses, groups, thresholds, resets, end``), no loop-invariant optimisations
+(brian2genn turns them off), and every summed variable and synaptic ODE evaluated before the
+synaptic events of the step from the previous step's state (GeNN computes them in its "synapse
+dynamics" kernel, which runs before the presynaptic update and before the neurons apply the
+buffered ``+=`` jumps).
 
 Usage::
 
@@ -30,11 +41,14 @@ import tempfile
 
 from .errors import ConfigError
 
-__all__ = ["DEVICES", "RUNTIME_DEVICES", "check_device", "session", "Session", "build_root"]
+__all__ = ["DEVICES", "RUNTIME_DEVICES", "check_device", "session", "Session", "build_root",
+           "genn_session", "GENN_SCHEDULE"]
 
 RUNTIME_DEVICES = ("numpy", "cython")
 DEVICES = RUNTIME_DEVICES + ("cpp_standalone", "genn")
 DEFAULT_DEVICE = "cpp_standalone"
+#: brian2genn's default schedule (it sets this preference when activated)
+GENN_SCHEDULE = ["start", "synapses", "groups", "thresholds", "resets", "end"]
 
 
 def check_device(name):
@@ -152,6 +166,17 @@ if (getenv("LOCALLEARN_SEED") != NULL) {{
 """
 
 
+def _require_reruns():
+    """Compile-once reruns use ``device.run(results_directory=..., run_args={...})``, which
+    brian2 2.5.4 (the GeNN environment's version) does not have."""
+    import brian2
+
+    major, minor = (int(p) for p in brian2.__version__.split(".")[:2])
+    if (major, minor) < (2, 6):
+        raise ConfigError("device", "compile-once reruns with run_args need brian2 >= 2.6, "
+                          f"found {brian2.__version__}")
+
+
 class Session:
     """An activated device. Create Brian2 objects while it is active, then call `run` (once) or
     `prepare` followed by any number of `run_point` calls.
@@ -164,8 +189,9 @@ class Session:
         The C++ project directory (cpp_standalone only).
     """
 
-    def __init__(self, device, build_dir=None, threads=0, report_period=10.0):
+    def __init__(self, device, build_dir=None, threads=0, report_period=10.0, genn_order=False):
         self.device = device
+        self.genn_order = genn_order
         self.build_dir = build_dir
         self.threads = threads
         self.report_period = report_period
@@ -187,7 +213,9 @@ class Session:
         from brian2 import second
 
         net = self.network = self._network(objects)
-        net.run(duration, report="text" if report else None,
+        if self.genn_order:
+            _use_genn_order(net)
+        net.run(duration, report="text" if report and self.device != "genn" else None,
                 report_period=self.report_period * second, namespace={})
         if self.device == "cpp_standalone":
             self._build(run=True, report=report)
@@ -200,8 +228,11 @@ class Session:
         from brian2 import second
 
         net = self.network = self._network(objects)
+        if self.genn_order:
+            _use_genn_order(net)
         self.duration = duration
         if self.device == "cpp_standalone":
+            _require_reruns()
             net.run(duration, report="text", report_period=self.report_period * second,
                     namespace={})
             self._build(run=False, report=True)
@@ -249,9 +280,46 @@ class Session:
         self.built = True
 
 
+def _use_genn_order(net):
+    """Move summed-variable updaters and synaptic ODEs before the synaptic events (see the
+    module docstring, "GeNN's order of operations"); the schedule is set by the session."""
+    from brian2 import Synapses
+
+    for obj in net.objects:
+        if isinstance(obj, Synapses):
+            if obj.state_updater is not None:
+                obj.state_updater.when = "before_synapses"
+                obj.state_updater.order = 0
+            for upd in obj.summed_updaters.values():
+                upd.when = "before_synapses"
+                upd.order = 1  # GeNN appends the summed expression after the synaptic ODE
+
+
+@contextlib.contextmanager
+def genn_session(build_dir, use_gpu=False):
+    """Activate brian2genn for one network that builds and runs on ``run()``.
+
+    Only for the worker process in the GeNN environment (:mod:`locallearn.genn_worker`):
+    brian2genn changes global preferences (schedule, loop-invariant optimisations) that this
+    process then never uses for another device. ``use_gpu`` False: GeNN's single-threaded CPU
+    backend (``genn-buildmodel.sh -c``).
+    """
+    import brian2genn  # noqa: F401  (registers the "genn" device)
+    from brian2 import set_device, start_scope, defaultclock
+
+    quiet_brian()
+    start_scope()
+    dt_before = defaultclock.dt
+    set_device("genn", directory=build_dir, use_GPU=bool(use_gpu), build_on_run=True)
+    try:
+        yield Session("genn", build_dir)
+    finally:
+        defaultclock.dt = dt_before
+
+
 @contextlib.contextmanager
 def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache_key=None,
-            report_period=10.0):
+            report_period=10.0, genn_order=False):
     """Activate ``device`` for one network; restore every preference afterwards.
 
     Parameters
@@ -269,6 +337,9 @@ def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache
         `build_slot`); None: a fresh temporary directory, removed afterwards.
     report_period : float
         Seconds of wall time between progress lines.
+    genn_order : bool
+        Run in GeNN's order of operations (see the module docstring), to compare a
+        deterministic network with GeNN spike for spike.
     """
     check_device(device)
     if device == "genn":
@@ -278,7 +349,7 @@ def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache
         if device == "cpp_standalone" and build_dir is None:
             build_dir = stack.enter_context(build_slot(cache_key) if cache_key
                                             else _fresh_dir())
-        with _activated(device, seed, threads, build_dir) as sess:
+        with _activated(device, seed, threads, build_dir, genn_order) as sess:
             sess.report_period = report_period
             yield sess
 
@@ -293,14 +364,18 @@ def _fresh_dir():
 
 
 @contextlib.contextmanager
-def _activated(device, seed, threads, build_dir):
+def _activated(device, seed, threads, build_dir, genn_order=False):
     import brian2
-    from brian2 import prefs, set_device, get_device, start_scope
+    from brian2 import prefs, set_device, get_device, start_scope, defaultclock
     from brian2.devices.device import reset_device
 
     prefs._backup()
+    dt_before = defaultclock.dt  # models set defaultclock.dt (one clock, as GeNN needs)
     try:
         start_scope()
+        if genn_order:
+            prefs.core.network.default_schedule = list(GENN_SCHEDULE)
+            prefs.codegen.loop_invariant_optimisations = False
         if device in RUNTIME_DEVICES:
             set_device("runtime")
             prefs.codegen.target = device
@@ -314,7 +389,7 @@ def _activated(device, seed, threads, build_dir):
             from brian2 import device as dev
 
             dev.insert_code("main", SEED_FROM_ENV.format(threads=max(1, int(threads))))
-        yield Session(device, build_dir, threads=threads)
+        yield Session(device, build_dir, threads=threads, genn_order=genn_order)
     finally:
         dev = get_device()
         if device == "cpp_standalone":
@@ -324,3 +399,4 @@ def _activated(device, seed, threads, build_dir):
         # set_device pushed the runtime device; drop it so the stack does not grow per session
         sys.modules["brian2.devices.device"].previous_devices.clear()
         prefs._restore()
+        defaultclock.dt = dt_before

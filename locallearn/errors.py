@@ -1,7 +1,8 @@
 """Exceptions that the command line turns into one-line messages.
 
 `ConfigError` is raised for bad user input before anything is compiled or written; the command
-line prints its message and exits with status 2. `DivergenceError` is raised when a simulation's
+line prints its message and exits with status 2. `DeviceError` is raised when a device fails to
+build or run a valid configuration (status 1). `DivergenceError` is raised when a simulation's
 state becomes non-finite or its population rate exceeds the documented bound; it carries the
 partial result recorded up to that point so that nothing is lost.
 """
@@ -17,6 +18,11 @@ class ConfigError(LocallearnError, ValueError):
     def __init__(self, parameter, message):
         self.parameter = parameter
         super().__init__(f"{parameter}: {message}" if parameter else message)
+
+
+class DeviceError(LocallearnError, RuntimeError):
+    """A device failed to build or run a valid configuration (e.g. a GeNN compile error); the
+    message is one line and names the log to read."""
 
 
 class DivergenceError(LocallearnError, RuntimeError):

@@ -194,12 +194,15 @@ def check_equations(proto, cfg, plan):
             from None
 
 
-def execute(proto, cfg, plan, device, seed, threads=0, report=True):
+def execute(proto, cfg, plan, device, seed, threads=0, report=True, genn_order=False):
     """Build, run once and collect on ``device``; returns the raw arrays of ``collect``.
 
     Protocols with rerun hooks are checked for divergence at the end (`DivergenceError`).
+    ``genn_order``: run in GeNN's order of operations (see `locallearn.devices`).
     """
-    with devices.session(device, seed=seed, threads=threads, cache_key=proto.name) as sim:
+    key = proto.name + ("-genn-order" if genn_order else "")
+    with devices.session(device, seed=seed, threads=threads, cache_key=key,
+                         genn_order=genn_order) as sim:
         built = proto.build(cfg, plan)
         sim.run(built.objects, built.duration, report=report)
         raw = proto.collect(cfg, plan, built)
@@ -241,13 +244,15 @@ def diverged_result(proto, cfg, err, config):
 
 def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVICE, seed=1,
                  out=None, overwrite=False, threads=0, report=True, cfg=None, resume=False,
-                 after_segment=None):
+                 after_segment=None, genn_order=False):
     """Run protocol ``name`` and (if ``out`` is given) save the run directory.
 
     Everything is validated before anything is compiled or written. Long runs of protocols with
     rerun hooks proceed in segments of ``checkpoint_every`` with checkpoints in
     ``out/checkpoints`` (``resume=True`` continues them). Returns the `RunResult`; a diverged run
     raises `DivergenceError` after saving what was recorded (``status: diverged``).
+    ``genn_order`` (runtime and cpp_standalone devices): one run in GeNN's order of operations,
+    to compare a deterministic configuration with a ``genn`` run spike for spike.
     """
     from .execution import CHECKPOINTS, clear_checkpoints, execute_segmented
 
@@ -262,10 +267,12 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     if out is not None and not resume:
         results.check_output_dir(out, overwrite=overwrite)
     plan = proto.prepare(cfg, seed)
-    if device != "genn":
-        check_equations(proto, cfg, plan)
+    check_equations(proto, cfg, plan)
     config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
-    segmented = (device != "genn" and proto.rerun is not None and _segment_length(cfg) > 0)
+    if genn_order:
+        config["genn_order"] = True
+    segmented = (device != "genn" and not genn_order and proto.rerun is not None
+                 and _segment_length(cfg) > 0)
     ckpt = None
     if out is not None and segmented:
         os.makedirs(out, exist_ok=True)
@@ -274,27 +281,32 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         _write_json(os.path.join(out, "config.json"),
                     dict(protocol=proto.name, status="running", **config))
     t0 = time.time()
+    device_info = {}
     try:
         if device == "genn":
             from .genn import run_in_genn_env
 
-            raw = run_in_genn_env(proto.name, cfg, seed)
+            raw = run_in_genn_env(proto.name, cfg, seed, plan=plan, report=report,
+                                  info=device_info)
         elif segmented:
             raw = execute_segmented(proto, cfg, plan, device, seed, _segment_length(cfg),
                                     checkpoint_dir=ckpt, resume=resume, threads=threads,
                                     report=report, after_segment=after_segment)
         elif proto.execute is not None:
+            if genn_order:
+                raise ConfigError("genn_order", f"protocol {name!r} has its own executor")
             raw = proto.execute(cfg, plan, device, seed, threads, report)
         else:
-            raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report)
+            raw = execute(proto, cfg, plan, device, seed, threads=threads, report=report,
+                          genn_order=genn_order)
     except DivergenceError as err:
-        err.result = diverged_result(proto, cfg, err, config)
+        err.result = diverged_result(proto, cfg, err, dict(config, **device_info))
         if out is not None:
             results.save(err.result, out, overwrite=True)
         raise
     wall = time.time() - t0
     result = proto.analyse(cfg, plan, raw)
-    result.config = config
+    result.config = dict(config, **device_info)  # genn: its environment's versions, CPU/GPU
     result.metrics.setdefault("status", "ok")
     result.metrics["wall_time_s"] = wall
     if out is not None:

@@ -43,10 +43,12 @@ from locallearn.params import param, Range, Choice, POSITIVE, NONNEGATIVE
 
 __all__ = [
     "NEURON_EQS", "THRESHOLD_WTA", "THRESHOLD_PLAIN", "RESET", "SCHEDULE_CODE", "TARGET_EQS",
+    "SINE_TARGET_EQS",
     "TARGET_SCHEDULE_CODE", "WTA_MODEL", "FF_MODEL", "A_MODEL", "READOUT_MODEL",
     "FEEDBACK_MODEL", "SLOW_MODEL", "FAST_RULES", "SynapseRule", "SpikingModel",
     "feedforward_weights", "optimal_fast_weights", "optimal_slow_weights",
-    "initial_fast_weights", "command_sigma", "build_target", "build_population", "Target",
+    "initial_fast_weights", "command_sigma", "use_clock", "build_target", "build_population",
+    "Target",
     "SpikingNetwork",
     "block_pairs", "block_values", "blocks_from_values", "target_values", "population_values",
     "apply_values", "variable_views",
@@ -107,6 +109,22 @@ sigma_c : hertz (constant)          # stationary std of the command
 t_offset : second (constant)        # absolute time of this run's t = 0
 """
 TARGET_SCHEDULE_CODE = "hold = int(t + t_offset >= hold_start)"
+
+#: A deterministic alternative to `TARGET_EQS` (pass it as ``target_eqs``): channel d receives
+#: the sine c_d = sqrt(2) sigma_c sin(2 pi (2 + d) Hz t) (channel 0 at 2 Hz, channel 1 at 3 Hz,
+#: ...), written as an ODE so that it runs on every device, GeNN included. With
+#: ``sigma_V = 0`` the whole network is deterministic: the input for comparing devices spike for
+#: spike. x_d then has an rms of about sqrt(2) sigma_c / |lambda + 2 pi i f_d| (about 3.7 at the
+#: autoencoder's defaults, close to its x_std = 3).
+SINE_TARGET_EQS = """
+dx/dt = Ax + c : 1                                                     # target (spec 3)
+dc/dt = (1 - hold)*sqrt(2)*sigma_c*2*pi*(2 + i)*Hz*cos(2*pi*(2 + i)*Hz*t) : hertz  # sine command
+Ax : hertz                          # A x (summed)
+xhat : 1                            # decoded output D r (summed from the neurons)
+hold : 1                            # 1 while the command is frozen
+sigma_c : hertz (constant)          # rms of the command
+t_offset : second (constant)        # absolute time of this run's t = 0
+"""
 
 #: Winner-take-all count (spec 4): reads only pre/post state variables (no i, j: GeNN subset).
 WTA_MODEL = ("n_above_post = int(V_pre - T_pre > V_post - T_post)"
@@ -345,6 +363,19 @@ class SpikingNetwork:
     objects: list = dataclasses.field(default_factory=list)
 
 
+def use_clock(dt):
+    """Put the network on Brian2's ``defaultclock`` with step ``dt``.
+
+    Every object of a network shares this one clock: brian2genn refuses groups and synapses on
+    clocks of their own ("Multiple clocks are not supported for the genn device") and takes
+    GeNN's time step from ``defaultclock.dt``. The device sessions restore ``defaultclock.dt``
+    when they end.
+    """
+    from brian2 import defaultclock
+
+    defaultclock.dt = dt
+
+
 def target_values(A, sigma_c, t_offset=0.0):
     """Values of the target system that may change without rebuilding (see `apply_values`).
 
@@ -368,12 +399,12 @@ def build_target(model, A, dt, tau_c, sigma_c, hold_start, t_offset=0.0, name="t
     """
     from brian2 import NeuronGroup, Synapses
 
+    use_clock(dt)
     ns = dict(tau_c=tau_c, hold_start=hold_start)
-    group = NeuronGroup(model.J, model.target_eqs, method="euler", namespace=ns, name=name,
-                        dt=dt)
+    group = NeuronGroup(model.J, model.target_eqs, method="euler", namespace=ns, name=name)
     require_variables(group, TARGET_VARIABLES, "target_eqs")
-    group.run_regularly(TARGET_SCHEDULE_CODE, dt=dt)
-    Asyn = Synapses(group, group, A_MODEL, namespace=ns, name=f"{name}_A", dt=dt)
+    group.run_regularly(TARGET_SCHEDULE_CODE)
+    Asyn = Synapses(group, group, A_MODEL, namespace=ns, name=f"{name}_A")
     pre, post = np.meshgrid(np.arange(model.J), np.arange(model.J), indexing="ij")
     Asyn.connect(i=pre.ravel(), j=post.ravel())
     target = Target(group=group, A=Asyn)
@@ -439,6 +470,7 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     """
     from brian2 import NeuronGroup, Synapses
 
+    use_clock(dt)
     models = list(models) if isinstance(models, (list, tuple)) else [models]
     W_fast = list(W_fast) if isinstance(W_fast, (list, tuple)) else [W_fast]
     R = len(models)
@@ -454,19 +486,19 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
               probe_len=0 * second if probe_len is None else probe_len)
 
     neurons = NeuronGroup(N * R, m.neuron_eqs, threshold=m.threshold, reset=m.reset,
-                          method="euler", namespace=ns, name=f"{name}_neurons", dt=dt)
+                          method="euler", namespace=ns, name=f"{name}_neurons")
     require_variables(neurons, NEURON_VARIABLES, "neuron_eqs")
     neurons.rank = np.tile(np.arange(N), R)
-    neurons.run_regularly(m.schedule_code, dt=dt)
+    neurons.run_regularly(m.schedule_code)
 
     J = F.shape[1]
-    ff = Synapses(target.group, neurons, FF_MODEL, namespace=ns, name=f"{name}_ff", dt=dt)
+    ff = Synapses(target.group, neurons, FF_MODEL, namespace=ns, name=f"{name}_ff")
     ff_pre, ff_post = np.meshgrid(np.arange(J), np.arange(N * R), indexing="ij")
     ff.connect(i=ff_pre.ravel(), j=ff_post.ravel())
 
     pre, post = block_pairs(N, R)
     fast = Synapses(neurons, neurons, m.fast_model, on_pre=m.fast_on_pre, method="euler",
-                    namespace=ns, name=f"{name}_fast", dt=dt)
+                    namespace=ns, name=f"{name}_fast")
     fast.connect(i=pre, j=post)
     if "self_conn" in fast.variables:
         fast.self_conn = (pre == post).astype(float)
@@ -474,23 +506,22 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     pop = SpikingNetwork(neurons=neurons, ff=ff, fast=fast)
     objs = [neurons, ff, fast]
     if m.wta:
-        pop.wta = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta",
-                           dt=dt)
+        pop.wta = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta")
         wpre, wpost = block_pairs(N, R, self_connections=False)
         pop.wta.connect(i=wpre, j=wpost)
         objs.append(pop.wta)
     if readout:
         pop.readout = Synapses(neurons, target.group, READOUT_MODEL, namespace=ns,
-                               name=f"{name}_readout", dt=dt)
+                               name=f"{name}_readout")
         rpre, rpost = np.meshgrid(np.arange(N), np.arange(J), indexing="ij")
         pop.readout.connect(i=rpre.ravel(), j=rpost.ravel())
         pop.feedback = Synapses(target.group, neurons, FEEDBACK_MODEL, namespace=ns,
-                                name=f"{name}_feedback", dt=dt)
+                                name=f"{name}_feedback")
         pop.feedback.connect(i=ff_pre.ravel(), j=ff_post.ravel())
         objs += [pop.readout, pop.feedback]
     if slow:
         pop.slow = Synapses(neurons, neurons, m.slow_model, method="euler", namespace=ns,
-                            name=f"{name}_slow", dt=dt)
+                            name=f"{name}_slow")
         pop.slow.connect(i=pre, j=post)
         objs.append(pop.slow)
     pop.objects = objs
