@@ -149,8 +149,10 @@ def normalize(cfg, overrides):
             raise ConfigError("A", f"must be a square matrix, got shape {A.shape}")
         J, N = A.shape[0], 20 * A.shape[0]
         cfg = dataclasses.replace(cfg, A=A)
-    else:
+    elif cfg.system in SYSTEMS:
         J, N = 2, SYSTEMS[cfg.system][1]
+    else:
+        raise ConfigError("system", f"must be one of {', '.join(SYSTEMS)}, got {cfg.system!r}")
     keys = {k.split(".")[-1] for k in overrides}
     changes = {}
     if "J" not in keys:

@@ -30,6 +30,19 @@ BAD = [
     (["run", "autoencoder", "--set", "neuron_eqs=dV/dt = -V"], "neuron_eqs"),
     (["run", "autoencoder", "--set", "neuron_eqs=dV/dt = -V/ms : 1"], "neuron_eqs"),
     (["run", "autoencoder", "--set", "target_eqs=dx/dt = x : 1"], "target_eqs"),
+    (["run", "autoencoder", "--set", "fast_on_pre=w = w +"], "fast_model/fast_on_pre"),
+    (["run", "autoencoder", "--set", "J=0"], "J"),
+    (["run", "autoencoder", "--set", "weights_dt=0.15*ms"], "weights_dt"),
+    (["run", "autoencoder", "--set", "checkpoint_every=-1*second"], "checkpoint_every"),
+    (["run", "dynamics", "--set", "A=[[1,0],[0,-1]]"], "A"),
+    (["run", "dynamics", "--set", "A=[[1,2,3]]"], "A"),
+    (["run", "dynamics", "--set", "A=[[-1,0],[0,inf]]"], "A"),
+    (["run", "dynamics", "--set", "system=lorenz"], "system"),
+    (["run", "dynamics", "--set", "probe_len=20*second"], "probe_len"),
+    (["run", "dynamics", "--set", "K=-5*Hz"], "K"),
+    (["run", "dynamics", "--set", "eta_s=5*Hz"], "eta_s"),
+    (["run", "fastrules", "--set", "rules=bd2015,oja"], "rules"),
+    (["run", "fastrules", "--set", "rates_bd2015=0.01,-1"], "rates_bd2015"),
 ]
 
 
@@ -69,6 +82,27 @@ def test_missing_out_and_existing_non_empty_out(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["run", "autoencoder", "--quick", "--out", str(blocker / "run")]) == 2
     assert "writable directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,name", [
+    (["sweep", "autoencoder", "--grid", "eta_f"], "--grid"),
+    (["sweep", "autoencoder"], "--grid"),
+    (["sweep", "autoencoder", "--grid", "eta_f=0.01", "--workers", "0"], "--workers"),
+    (["sweep", "autoencoder", "--grid", "nope=1,2"], "nope"),
+    (["sweep", "autoencoder", "--grid", "seed=a,b"], "seed"),
+    (["figures", "fig99"], "figures"),
+    (["run", "--resume", "/nonexistent/run"], "--resume"),
+    (["run", "autoencoder", "--resume", "/tmp"], "--resume"),
+    (["params", "nope"], "protocol"),
+])
+def test_bad_input_of_other_commands(tmp_path, capsys, args, name):
+    args = [a.replace("/tmp", str(tmp_path)) for a in args]
+    if args[0] == "sweep":
+        args += ["--out", str(tmp_path / "sweep")]
+    assert main(args) == 2
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"locallearn: error: {name}"), lines
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_params_and_list():
