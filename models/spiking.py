@@ -557,19 +557,21 @@ def population_values(models, F, W_fast, W_slow=None, t_offset=0.0):
 def apply_values(holder, values):
     """Set ``values`` ({(attribute, variable): value}) on the objects of ``holder``; entries
     whose object or variable does not exist (e.g. no slow synapses) are skipped."""
-    for view, value in variable_views(holder, values).items():
+    for view, value in _views(holder, values):
         view[:] = value
 
 
 def variable_views(holder, values):
-    """``values`` keyed by Brian2 VariableViews (the form ``device.run(run_args=...)`` takes)."""
-    out = {}
+    """``values`` keyed by Brian2 VariableViews (the form ``device.run(run_args=...)`` takes;
+    brian2 >= 2.6, where views are hashable)."""
+    return dict(_views(holder, values))
+
+
+def _views(holder, values):
     for (attr, var), value in values.items():
         obj = getattr(holder, attr, None)
-        if obj is None or var not in obj.variables:
-            continue
-        out[getattr(obj, var)] = value
-    return out
+        if obj is not None and var in obj.variables:
+            yield getattr(obj, var), value
 
 
 def _repeat_quantity(values, N):
