@@ -93,7 +93,8 @@ e_s : 1                                         # committed error sent down thro
 tau_s : second                                  # committed copy of tau_m (read by synapses)
 tau_r : second (constant)                       # prospective time constant (spec 1.2)
 gamma : 1 (constant)                            # error nudging of the membrane (spec 1.2)
-eta : Hz (constant)                             # learning rate of the incoming weights and the bias
+eta : Hz (constant)                             # learning rate of the incoming weights
+eta_b : Hz (constant)                           # learning rate of the bias
 eta_tau : 1 (constant)                          # learning rate of tau_m (adam: max. d tau_m/dt)
 kappa : Hz (constant)                           # Kolen-Pollack decay of incoming W and mirrored B
 fb_plastic : 1 (constant)                       # 1: B (to the layer below) gets the mirrored update
@@ -294,7 +295,8 @@ def backward_model(m, forward=None):
 def layer_eqs(m, output):
     """Neuron equations of a hidden (``output=False``) or output layer of a resolved model."""
     text = m.layer_eqs + (m.output_error_eqs if output else m.hidden_error_eqs)
-    text += optimizer_eqs(m.optimizer, "b", m.bias_grad, suffix="", decay=False, synapse=False)
+    text += optimizer_eqs(m.optimizer, "b", m.bias_grad, suffix="", decay=False, synapse=False,
+                          rate="eta_b")
     text += optimizer_eqs(m.optimizer, "tau_m", m.tau_grad, var_unit="second", grad_unit="Hz",
                           suffix="", decay=False, synapse=False, rate="eta_tau",
                           rate_factor="*second")
@@ -395,8 +397,9 @@ class Replica:
     """One network of a replica group: its initial parameters (per layer 1..N).
 
     W[l]: (n_l, n_{l-1}); B[l]: (n_{l-1}, n_l) or None (l = 0 has none); b[l]: (n_l,);
-    tau_m[l], tau_r[l]: (n_l,) seconds (floats); eta[l]: Hz (float) for layer l's incoming
-    weights and bias; eta_tau[l]: dimensionless; kappa (Hz) and fb_plastic apply to all layers.
+    tau_m[l], tau_r[l]: (n_l,) seconds (floats); eta[l], eta_b[l]: Hz (floats), learning rates
+    of layer l's incoming weights and of its bias; eta_tau[l]: dimensionless; kappa (Hz) and
+    fb_plastic apply to all layers.
     """
 
     name: str
@@ -406,6 +409,7 @@ class Replica:
     tau_r: list
     eta: list
     eta_tau: list
+    eta_b: list = None
     B: list = None
     kappa: float = 0.0
     fb_plastic: float = 1.0
@@ -537,6 +541,8 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
         g.gamma = m.gamma
         g.eta = _per_neuron(replicas, "eta", l, Hz) if plastic else 0 * Hz
         g.eta_tau = _per_neuron(replicas, "eta_tau", l) if plastic else 0.0
+        g.eta_b = (_per_neuron(replicas, "eta_b", l, Hz) if plastic and replicas[0].eta_b
+                   is not None else 0 * Hz)
         g.kappa = np.repeat([rep.kappa for rep in replicas], sizes[l]) * Hz
         g.fb_plastic = np.repeat([rep.fb_plastic for rep in replicas], sizes[l])
         if out:

@@ -6,8 +6,10 @@ autoencoder
     Balanced autoencoder learning E/I balance (Bourdoukan & Denève 2015, Fig. 1).
 fastrules
     Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
+chain
+    GLE/VLE teacher-student chain of two retrospective neurons (GLE Fig. 5).
 """
 
-from . import autoencoder, fastrules
+from . import autoencoder, fastrules, chain
 
-PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL)}
+PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, chain.PROTOCOL)}
