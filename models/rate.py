@@ -268,7 +268,7 @@ def forward_model(m, plastic=True, accumulate=False):
     text = (m.trace_eqs.strip() + "\n") if m.trace_eqs.strip() else ""
     text += optimizer_eqs(m.optimizer, "w", m.weight_grad)
     if accumulate:
-        text += f"dgacc/dt = {m.weight_grad} : 1 (clock-driven)  # integral of the estimate\n"
+        text += f"dgacc/dt = {m.weight_grad} : second (clock-driven)  # integral of the estimate\n"
     return text + summed
 
 
@@ -345,8 +345,8 @@ class RateModel:
                           unit=Hz, check=NONNEGATIVE)
     kp_end: object = param(1e9 * second, "the Kolen-Pollack decay stops at this time",
                            unit=second, check=NONNEGATIVE)
-    tau_min: object = param(0.1 * second, "lower clamp of learned tau_m (spec 3a)", unit=second,
-                            check=POSITIVE)
+    tau_min: object = param(1e-3 * second, "lower clamp of tau_m (chain: 0.1, spec 3a)",
+                            unit=second, check=POSITIVE)
     tau_max: object = param(100.0 * second, "upper clamp of learned tau_m", unit=second,
                             check=POSITIVE)
     # --- equation strings ('' = from operator/optimizer) ---
@@ -496,7 +496,7 @@ def _per_neuron(replicas, field, l, unit=None):
 
 
 def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_start, learn_end,
-                 target_code="", plastic=True, accumulate=False):
+                 target_code="", plastic=True, accumulate=False, namespace=None):
     """Create the layers 1..N of a replica group (inside a device session).
 
     Parameters
@@ -522,6 +522,8 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
         False: fixed weights, no backward pathway (teachers).
     accumulate : bool
         Integrate each forward synapse's gradient estimate into ``gacc``.
+    namespace : dict, optional
+        Extra constants the (protocol-specific) strings read, e.g. a target's period.
     """
     from brian2 import NeuronGroup, Synapses
 
@@ -529,7 +531,16 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
     R = len(replicas)
     N = len(sizes) - 1
     ns = m.namespace(dt, learn_start, learn_end)
+    ns.update(namespace or {})
     layers, fwd, bwd, objs = [], [], [], []
+    lo, hi = float(m.tau_min / second), float(m.tau_max / second)
+    for l in range(1, N + 1):
+        for rep in replicas:
+            tm = np.asarray(rep.tau_m[l], float)
+            if np.any(tm < lo) or np.any(tm > hi):
+                raise ConfigError("tau_min", f"every tau_m must lie in [tau_min, tau_max] = "
+                                  f"[{lo:g}, {hi:g}] s; {name} layer {l} has {tm.min():g} to "
+                                  f"{tm.max():g} s")
     for l in range(1, N + 1):
         out = l == N
         g = NeuronGroup(R * sizes[l], layer_eqs(m, out), method="euler", namespace=ns,
@@ -555,7 +566,7 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
         pre, post = block_pairs(sizes[l - 1], sizes[l], R, shared_pre=(l == 1))
         model_text = m.forward_model if plastic else forward_model(m, plastic=False)
         if plastic and accumulate:
-            model_text = (f"dgacc/dt = {m.weight_grad} : 1 (clock-driven)  # integral of the "
+            model_text = (f"dgacc/dt = {m.weight_grad} : second (clock-driven)  # integral of the "
                           f"estimate\n" + model_text)
         s = Synapses(pre_group, layers[l - 1], model_text, method="euler", namespace=ns,
                      name=f"{name}_forward{l}", dt=dt)

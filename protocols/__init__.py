@@ -8,8 +8,12 @@ fastrules
     Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
 chain
     GLE/VLE teacher-student chain of two retrospective neurons (GLE Fig. 5).
+fourier
+    LE Fourier synthesis and a teacher-student complex signal with transpose, random and learned
+    feedback, aligned against the exact adjoint.
 """
 
-from . import autoencoder, fastrules, chain
+from . import autoencoder, fastrules, chain, fourier
 
-PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, chain.PROTOCOL)}
+PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, chain.PROTOCOL,
+                                 fourier.PROTOCOL)}

@@ -16,7 +16,7 @@ from locallearn.errors import ConfigError
 from locallearn.models import rate
 
 __all__ = ["METHOD_HELP", "parse_method", "check_methods", "check_dt", "GroupPlan",
-           "group_methods", "build_groups", "binned", "record_steps"]
+           "group_methods", "build_groups", "binned", "record_steps", "check_multiple"]
 
 METHOD_HELP = ("OPERATOR or OPERATOR/FEEDBACK with OPERATOR in " + ", ".join(rate.OPERATOR_NAMES)
                + " and FEEDBACK in " + ", ".join(rate.FEEDBACK_NAMES))
@@ -86,7 +86,7 @@ def group_methods(base_model, methods, make_replica, prefix="m"):
 
 
 def build_groups(plans, sizes, phis, input_group, dt, learn_start, learn_end, target_code="",
-                 teacher=None, accumulate=False):
+                 teacher=None, accumulate=False, namespace=None):
     """Build every group of ``plans`` (inside a session); returns {name: RateGroup}.
 
     With ``teacher`` (a built RateGroup) each plastic group's output target is the teacher's
@@ -95,7 +95,8 @@ def build_groups(plans, sizes, phis, input_group, dt, learn_start, learn_end, ta
     for gp in plans:
         grp = rate.build_layers(gp.name, gp.model, sizes, phis, gp.replicas, input_group, dt,
                                 learn_start, learn_end, target_code=target_code,
-                                plastic=gp.plastic, accumulate=accumulate and gp.plastic)
+                                plastic=gp.plastic, accumulate=accumulate and gp.plastic,
+                                namespace=namespace)
         if teacher is not None and gp.plastic:
             rate.connect_target(teacher, grp, dt)
         built[gp.name] = grp
@@ -109,6 +110,14 @@ def binned(values, steps_per_bin):
     k = max(1, int(steps_per_bin))
     nb = v.shape[0] // k
     return v[: nb * k].reshape((nb, k) + v.shape[1:]).mean(axis=1)
+
+
+def check_multiple(cfg, name, of, of_name, allow_zero=False):
+    """`ConfigError` unless field ``name`` of ``cfg`` is a (positive) multiple of ``of``."""
+    ratio = float(getattr(cfg, name) / of)
+    if (ratio < 1 - 1e-9 and not (allow_zero and abs(ratio) < 1e-12)) \
+            or abs(ratio - round(ratio)) > 1e-6:
+        raise ConfigError(name, f"must be a multiple of {of_name} = {of}, got {getattr(cfg, name)}")
 
 
 def record_steps(t_start, t_stop, dt):
