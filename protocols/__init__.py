@@ -11,9 +11,11 @@ chain
 fourier
     LE Fourier synthesis and a teacher-student complex signal with transpose, random and learned
     feedback, aligned against the exact adjoint.
+xor
+    Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side.
 """
 
-from . import autoencoder, fastrules, chain, fourier
+from . import autoencoder, fastrules, chain, fourier, xor
 
 PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, chain.PROTOCOL,
-                                 fourier.PROTOCOL)}
+                                 fourier.PROTOCOL, xor.PROTOCOL)}
