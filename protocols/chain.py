@@ -84,8 +84,8 @@ class ChainConfig:
                          check=POSITIVE)
     loss_window: object = param(100 * second, "final_loss averages over this end of training",
                                 unit=second, check=POSITIVE)
-    loss_bin: object = param(1 * second, "bin of the loss curve table", unit=second,
-                             check=POSITIVE)
+    loss_bin: object = param(20 * second, "bin of the loss curve table (5 input periods)",
+                             unit=second, check=POSITIVE)
     record_dt: object = param(1 * second, "interval of parameter snapshots", unit=second,
                               check=POSITIVE)
 

@@ -88,7 +88,7 @@ class XorConfig:
                            check=POSITIVE)
     block: int = param(200, "trials per point of the online accuracy curve",
                        check=Range(1, 10 ** 6))
-    example_trials: int = param(6, "trials per phase kept in the example-trace table",
+    example_trials: int = param(16, "trials per phase kept in the example-trace table",
                                 check=Range(0, 1000))
 
     def check(self):
