@@ -62,8 +62,10 @@ def draw(results, out_dir):
             ax_b.set_xlabel("time (ms)")
             ax_b.set_ylabel("MSE (5 ms bins)")
             ax_b.set_title(f"test MSE {m['test_mse']:.4f} (target var. 1/3)", fontsize=7)
-        loss, align, ang = res.tables["ts_loss"], res.tables["alignment"], res.tables["angles"]
-        for label in loss.method.unique():
+        empty = {"method": []}
+        loss = res.tables.get("ts_loss", empty)
+        align, ang = res.tables.get("alignment"), res.tables.get("angles")
+        for label in (loss.method.unique() if len(loss["method"]) else []):
             kw, name = _style(label)
             lc = loss[loss.method == label]
             ax_c.plot(lc.time, lc.loss, lw=0.8, label=name, **kw)

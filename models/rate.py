@@ -71,6 +71,7 @@ __all__ = [
     "OPTIMIZER_NAMES", "ErrorOperator", "RateModel", "optimizer_eqs", "mirror",
     "forward_model", "backward_model", "layer_eqs", "commit_code", "Replica",
     "RateGroup", "build_input", "build_layers", "connect_target", "initial_weights",
+    "union_model",
     "block_pairs", "split_blocks", "angle_deg",
 ]
 
@@ -103,6 +104,12 @@ plastic : 1                                     # 1 during learning (schedule)
 lr_scale : 1                                    # learning-rate schedule factor (0 outside learning)
 c1 : 1                                          # Adam bias correction 1 - beta1^n
 c2 : 1                                          # Adam bias correction 1 - beta2^n
+learn_start : second (constant)                 # plasticity on in [learn_start, learn_end)
+learn_end : second (constant)
+kp_end : second (constant)                      # the Kolen-Pollack decay stops here
+decay_rate : Hz (constant)                      # learning rate ~ 1/(1 + decay_rate (t - learn_start))
+tau_min : second (constant)                     # clamp of tau_m
+tau_max : second (constant)
 """
 
 #: Hidden layer: the error input is summed from the layer above through B (spec 1.3).
@@ -142,13 +149,15 @@ phip_s = {dphi}
 """
 
 #: Schedules as expressions of t (design.md: phases switched by equations of t). ``c1``/``c2``
-#: are the bias corrections of discrete Adam after n = (t - learn_start)/dt steps (at least 1).
+#: are the bias corrections 1 - beta^n of discrete Adam after n = (t - learn_start)/dt steps (at
+#: least 1), written as 1 - exp(n log(beta)): with per-neuron schedule constants, GCC -O3 takes
+#: minutes on ``beta**n`` inside the neuron loop, and seconds on this form.
 SCHEDULE_CODE = """
 plastic = int(t >= learn_start)*int(t < learn_end)
 lr_scale = plastic/(1 + decay_rate*plastic*(t - learn_start))
 kp_on = plastic*int(t < kp_end)
-c1 = 1 - (1 - dt/tau_adam1)**clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)
-c2 = 1 - (1 - dt/tau_adam2)**clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)
+c1 = 1 - exp(clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)*log(1 - dt/tau_adam1))
+c2 = 1 - exp(clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)*log(1 - dt/tau_adam2))
 """
 
 #: Transfer functions phi(u_p) and phi'(u_p) (spec 1.2; softplus' = sigmoid, spec 3a).
@@ -310,6 +319,54 @@ def commit_code(m, phi, target=""):
                                 schedule=m.schedule_code)
 
 
+def union_model(models):
+    """One model in which each neuron selects one of several error operators.
+
+    ``models``: resolved models that differ at most in the operator-derived strings (``error``,
+    ``weight_grad``, ``bias_grad``, ``tau_grad``, ``trace_eqs``). Each such string becomes
+    ``sel_0*(string_0) + sel_1*(string_1) + ...`` with per-neuron constants ``sel_k`` (1 for the
+    neurons of operator k, else 0; synapses read ``sel_k_post``), and the trace equations of every
+    operator are kept. Methods with different operators then run as replicas of one group: one
+    set of compiled code objects (design.md: sweeps and comparisons compile once). Returns the
+    first model unchanged when all operators agree.
+    """
+    base = models[0]
+    if len(models) == 1:
+        return base
+    keys = ("error", "weight_grad", "bias_grad", "tau_grad", "trace_eqs", "operator",
+            "forward_model", "backward_model")
+    for m in models[1:]:
+        for f in dataclasses.fields(RateModel):
+            if f.name not in keys and getattr(m, f.name) != getattr(base, f.name):
+                raise ValueError(f"models differ in {f.name}; only operators can be combined")
+
+    def combine(field, suffix=""):
+        parts = [getattr(m, field) for m in models]
+        if all(p == parts[0] for p in parts):
+            return parts[0]
+        return " + ".join(f"sel_{k}{suffix}*({p})" for k, p in enumerate(parts))
+
+    lhs = {m.error.split("=", 1)[0].strip() for m in models}
+    if len(lhs) != 1:
+        raise ValueError("the error statements must assign the same variable")
+    errors = [m.error.split("=", 1)[1].strip() for m in models]
+    error = (f"{lhs.pop()} = " + " + ".join(f"sel_{k}*({e})" for k, e in enumerate(errors))
+             if len(set(errors)) > 1 else base.error)
+    traces = []
+    for m in models:
+        for line in m.trace_eqs.strip().splitlines():
+            if line.strip() and line not in traces:
+                traces.append(line)
+    sel = "".join(f"sel_{k} : 1 (constant)  # 1: this neuron's error operator is "
+                  f"{m.operator}\n" for k, m in enumerate(models))
+    u = dataclasses.replace(base, error=error, weight_grad=combine("weight_grad", "_post"),
+                            bias_grad=combine("bias_grad"), tau_grad=combine("tau_grad"),
+                            trace_eqs="\n".join(traces), layer_eqs=base.layer_eqs + sel,
+                            forward_model="", backward_model="")
+    fwd = forward_model(u)
+    return dataclasses.replace(u, forward_model=fwd, backward_model=backward_model(u, fwd))
+
+
 # ============================================================================================
 # Model configuration
 # ============================================================================================
@@ -380,13 +437,18 @@ class RateModel:
             raise ConfigError("tau_min", f"must be smaller than tau_max = {self.tau_max}, got "
                               f"{self.tau_min}")
 
-    def namespace(self, dt, learn_start, learn_end):
-        """Constants the equations read (schedule boundaries in seconds as Quantities)."""
+    def namespace(self):
+        """Constants the synaptic equations read (the optimiser's). Schedules and clamps are
+        per-neuron constants (`schedule_values`), so changing them never recompiles."""
+        return dict(tau_adam1=self.tau_adam1, tau_adam2=self.tau_adam2, adam_eps=self.adam_eps)
+
+    def schedule_values(self, learn_start, learn_end):
+        """Per-neuron schedule constants (name -> Quantity) for a learning phase
+        [learn_start, learn_end)."""
         decay = float(self.lr_decay / second)
-        return dict(tau_adam1=self.tau_adam1, tau_adam2=self.tau_adam2, adam_eps=self.adam_eps,
+        return dict(learn_start=learn_start, learn_end=learn_end, kp_end=self.kp_end,
                     decay_rate=(1.0 / decay if decay > 0 else 0.0) * Hz,
-                    tau_min=self.tau_min, tau_max=self.tau_max, kp_end=self.kp_end,
-                    learn_start=learn_start, learn_end=learn_end)
+                    tau_min=self.tau_min, tau_max=self.tau_max)
 
 
 # ============================================================================================
@@ -399,7 +461,8 @@ class Replica:
     W[l]: (n_l, n_{l-1}); B[l]: (n_{l-1}, n_l) or None (l = 0 has none); b[l]: (n_l,);
     tau_m[l], tau_r[l]: (n_l,) seconds (floats); eta[l], eta_b[l]: Hz (floats), learning rates
     of layer l's incoming weights and of its bias; eta_tau[l]: dimensionless; kappa (Hz) and
-    fb_plastic apply to all layers.
+    fb_plastic apply to all layers; ``selector``: index of the replica's operator in a
+    `union_model` group.
     """
 
     name: str
@@ -413,6 +476,7 @@ class Replica:
     B: list = None
     kappa: float = 0.0
     fb_plastic: float = 1.0
+    selector: int = 0
 
 
 @dataclasses.dataclass
@@ -530,7 +594,7 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
     m = model
     R = len(replicas)
     N = len(sizes) - 1
-    ns = m.namespace(dt, learn_start, learn_end)
+    ns = m.namespace()
     ns.update(namespace or {})
     layers, fwd, bwd, objs = [], [], [], []
     lo, hi = float(m.tau_min / second), float(m.tau_max / second)
@@ -556,6 +620,13 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
                    is not None else 0 * Hz)
         g.kappa = np.repeat([rep.kappa for rep in replicas], sizes[l]) * Hz
         g.fb_plastic = np.repeat([rep.fb_plastic for rep in replicas], sizes[l])
+        for key, value in m.schedule_values(learn_start, learn_end).items():
+            setattr(g, key, value)
+        k = 0
+        while f"sel_{k}" in g.variables:
+            setattr(g, f"sel_{k}", np.repeat([float(rep.selector == k) for rep in replicas],
+                                             sizes[l]))
+            k += 1
         if out:
             g.beta = m.beta
         g.run_regularly(commit_code(m, phis[l - 1], target_code if out else ""), dt=dt)

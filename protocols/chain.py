@@ -152,6 +152,8 @@ def prepare(cfg, seed):
     for gp in rc.group_methods(cfg.model, methods, lambda label, op, fb: None, prefix="chain"):
         gp.replicas = [replica(w0[k], tau0[k], f"{label}#{k}", eta, cfg.model.eta_tau)
                        for label in gp.labels for k in range(R)]
+        for rep, label in zip(gp.replicas, [lb for lb in gp.labels for _ in range(R)]):
+            rep.selector = gp.operators.index(rc.parse_method(label)[0])
         gp.labels = [label for label in gp.labels for _ in range(R)]
         groups.append(gp)
     teacher = rc.GroupPlan(name="chain_teacher", model=cfg.model.resolved(), plastic=False,

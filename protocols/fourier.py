@@ -37,7 +37,7 @@ from locallearn.analysis import adjoint as adj
 from locallearn.errors import ConfigError
 from locallearn.models import rate
 from locallearn.models.rate import RateModel, Replica
-from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
+from locallearn.params import param, Range, Choice, POSITIVE, NONNEGATIVE
 from locallearn.protocol import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
@@ -60,10 +60,14 @@ hold = int((t - learn_start) - probe_period*floor((t - learn_start)/probe_period
 plastic = int(t >= learn_start)*int(t < learn_end)
 lr_scale = plastic*(1 - hold)/(1 + decay_rate*plastic*(t - learn_start))
 kp_on = plastic*(1 - hold)*int(t < kp_end)
-c1 = 1 - (1 - dt/tau_adam1)**clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)
-c2 = 1 - (1 - dt/tau_adam2)**clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)
+c1 = 1 - exp(clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)*log(1 - dt/tau_adam1))
+c2 = 1 - exp(clip(floor((t - learn_start)/dt + 0.5), 1, 1e12)*log(1 - dt/tau_adam2))
 """
-PROBE_EQS = "hold : 1  # 1 inside a probe window (weights frozen)\n"
+PROBE_EQS = """
+hold : 1                                        # 1 inside a probe window (weights frozen)
+probe_period : second (constant)                # a probe window ends every probe_period
+probe_len : second (constant)                   # length of a probe window
+"""
 
 
 def _le_model():
@@ -94,7 +98,8 @@ class FourierConfig:
                           check=POSITIVE)
     le_hidden: int = param(30, "hidden tanh units (a)", check=Range(1, 10000))
     le_period: object = param(50 * ms, "sawtooth period (a)", unit=ms, check=POSITIVE)
-    le_skip: bool = param(False, "skip part (a)")
+    part: str = param("both", "which part runs: both | le (a only) | ts (b only)",
+                      check=Choice("both", "le", "ts"))
     # ---------------- (b) teacher-student complex signal ----------------
     model: RateModel = dataclasses.field(default_factory=_ts_model)
     methods: list = param(["gle", "gle/random", "gle/learned", "vle", "vle/random",
@@ -255,12 +260,13 @@ def build_ts(cfg, plan):
     inp = rate.build_input(1, "", TS_INPUT_CODE, dt, ns, name="ts_input")
     sizes, phis = [1, 2, 2, 1], ["tanh", "tanh", "linear"]
     ls, le = plan.learn_start * second, plan.learn_end * second
-    pns = dict(probe_period=cfg.probe_period, probe_len=cfg.probe_len)
-    teacher = rc.build_groups([plan.teacher], sizes, phis, inp, dt, ls, le,
-                              namespace=pns)["ts_teacher"]
+    teacher = rc.build_groups([plan.teacher], sizes, phis, inp, dt, ls, le)["ts_teacher"]
     groups = rc.build_groups(plan.groups, sizes, phis, inp, dt, ls, le,
-                             target_code=TS_TARGET_CODE, teacher=teacher, accumulate=True,
-                             namespace=pns)
+                             target_code=TS_TARGET_CODE, teacher=teacher, accumulate=True)
+    for g in [teacher] + list(groups.values()):
+        for layer in g.layers:
+            layer.probe_period = cfg.probe_period
+            layer.probe_len = cfg.probe_len
     objects = [inp] + teacher.objects
     monitors = dict(input=StateMonitor(inp, "r_s", record=True, when="end"))
     snap = cfg.probe_len
@@ -282,13 +288,12 @@ def build_ts(cfg, plan):
 
 
 def build(cfg, plan):
-    """Both parts in one object list (used only to validate the equations; the run executes
-    them as two networks, see `execute`)."""
-    a = build_ts(cfg, plan)
-    if cfg.le_skip:
-        return a
-    b = build_le(cfg, plan)
-    return Built(objects=a.objects + b.objects, duration=a.duration, groups={}, monitors={})
+    """The selected parts in one object list (used only to validate the equations; the run
+    executes them as two networks, see `execute`)."""
+    parts = ([build_le(cfg, plan)] if cfg.part in ("both", "le") else []) + \
+        ([build_ts(cfg, plan)] if cfg.part in ("both", "ts") else [])
+    return Built(objects=[o for p in parts for o in p.objects], duration=parts[0].duration,
+                 groups={}, monitors={})
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,15 +329,16 @@ def collect_ts(cfg, plan, built):
 def execute(cfg, plan, device, seed, threads=0, report=True):
     """Run (a) and (b) as two networks, each in its own device session."""
     raw = {}
-    if not cfg.le_skip:
+    if cfg.part in ("both", "le"):
         with devices.session(device, seed=seed, threads=threads, cache_key="fourier-le") as sim:
             built = build_le(cfg, plan)
             sim.run(built.objects, built.duration, report=report)
             raw["le"] = collect_le(cfg, plan, built)
-    with devices.session(device, seed=seed, threads=threads, cache_key="fourier-ts") as sim:
-        built = build_ts(cfg, plan)
-        sim.run(built.objects, built.duration, report=report)
-        raw["ts"] = collect_ts(cfg, plan, built)
+    if cfg.part in ("both", "ts"):
+        with devices.session(device, seed=seed, threads=threads, cache_key="fourier-ts") as sim:
+            built = build_ts(cfg, plan)
+            sim.run(built.objects, built.duration, report=report)
+            raw["ts"] = collect_ts(cfg, plan, built)
     return raw
 
 
@@ -457,9 +463,10 @@ def analyse(cfg, plan, raw):
         m, t = _analyse_le(cfg, raw["le"])
         metrics.update(m)
         tables.update(t)
-    m, t = _analyse_ts(cfg, plan, raw["ts"])
-    metrics.update(m)
-    tables.update(t)
+    if "ts" in raw:
+        m, t = _analyse_ts(cfg, plan, raw["ts"])
+        metrics.update(m)
+        tables.update(t)
     arrays = dict(teacher_W1=np.asarray(cfg.teacher_W1, float),
                   teacher_W2=np.asarray(cfg.teacher_W2, float),
                   teacher_W3=np.asarray(cfg.teacher_W3, float))

@@ -67,23 +67,32 @@ class GroupPlan:
     replicas: list
     labels: list
     plastic: bool = True
+    operators: list = dataclasses.field(default_factory=list)
 
 
 def group_methods(base_model, methods, make_replica, prefix="m"):
-    """Group method labels by operator; ``make_replica(label, operator, feedback)`` returns the
-    `rate.Replica` of one method. Returns a list of `GroupPlan`."""
-    groups = {}
+    """All methods as replicas of one group (`rate.union_model` over their operators, so the
+    network compiles one set of code objects). ``make_replica(label, operator, feedback)``
+    returns the `rate.Replica` of one method (or None: the caller fills the replicas in).
+    Returns a list with one `GroupPlan`; ``plan.operators`` lists the union's operators."""
+    ops = []
+    for label in methods:
+        op, _ = parse_method(label)
+        if op not in ops:
+            ops.append(op)
+    models = [dataclasses.replace(base_model, operator=op, feedback="transpose").resolved()
+              for op in ops]
+    reps = []
     for label in methods:
         op, fb = parse_method(label)
-        groups.setdefault(op, []).append((label, fb))
-    out = []
-    for op, members in groups.items():
-        model = dataclasses.replace(base_model, operator=op, feedback="transpose").resolved()
-        reps = [make_replica(label, op, fb) for label, fb in members]
-        out.append(GroupPlan(name=f"{prefix}_{op}", model=model, replicas=reps,
-                             labels=[label for label, _ in members]))
-    return out
-
+        rep = make_replica(label, op, fb)
+        if rep is not None:
+            rep.selector = ops.index(op)
+        reps.append(rep)
+    gp = GroupPlan(name=f"{prefix}_net", model=rate.union_model(models), replicas=reps,
+                   labels=list(methods))
+    gp.operators = ops
+    return [gp]
 
 def build_groups(plans, sizes, phis, input_group, dt, learn_start, learn_end, target_code="",
                  teacher=None, accumulate=False, namespace=None):

@@ -167,7 +167,8 @@ def prepare(cfg, seed):
                                     tau_r=tau_r, eta=[None, eta, eta], eta_b=[None, eta, eta],
                                     eta_tau=[None, 0.0, 0.0], B=B,
                                     kappa=float(cfg.model.kappa / Hz) if fb == "learned"
-                                    else 0.0, fb_plastic=0.0 if fb == "random" else 1.0))
+                                    else 0.0, fb_plastic=0.0 if fb == "random" else 1.0,
+                                    selector=gp.operators.index(rc.parse_method(label)[0])))
                 labels.append(label)
         gp.replicas, gp.labels = reps, labels
     spt = steps(P + D + P + Wd)
