@@ -34,6 +34,18 @@ optimizer (``optimizer``)
                        the bias corrections c1, c2 of discrete Adam (forward Euler of these ODEs
                        with tau = dt/(1 - beta) *is* discrete Adam).
 
+VLE derivation (ours; full text in ``docs/vle.md``). Energy: the action
+S = int [C(r_N, y*) + sum_l lambda_l (u_p,l - K_l[W_l r_{l-1} + b_l])] dt with
+K = D+_tau_r I-_tau_m; its stationary point gives lambda_l = K_l^*[delta_l] (anti-causal) and
+dL/dW_l = int lambda_l r_{l-1}^T dt: exactly the adjoint of spec 1.5 (computed offline in
+`locallearn.analysis.adjoint`). Modifications that make it local and causal: (M1) the error
+sent down through B uses GLE's causal K^-1 instead of K^* (same phase, gain too large by
+(1 + w^2 tau_m^2)/(1 + w^2 tau_r^2), spec 1.5); (M2) by adjointness
+int K^*[delta] r^T = int delta K[r]^T, each layer pairs its raw error eps with the presynaptic
+trace K_post[r_pre] (= d u_p,post / dW, exact for the last layer); (M3) tau_m learns from eps
+times D+_tau_r I-_tau_m[du/dt] (= -d u_p/d tau_m); (M4) db/dt = eta eps. Learned backward
+weights use Kolen-Pollack, which is *not* from VLE and does not correct the gain of (M1).
+
 Discrete time (spec 2, and design.md "the subset of Brian2 every device supports"). Each step:
 
 1. ``commit`` (``run_regularly``, every step, once per layer; reads only the layer's own
@@ -51,6 +63,11 @@ commit, the scheme means the same whether a device evaluates summed variables at
 the step (GeNN) or just before the state update (Brian2 runtime, standalone). The same scheme is
 written out in NumPy in `locallearn.analysis.adjoint.simulate_forward`; a test checks that both
 agree to rounding error.
+
+Methods with different error operators run as replicas of one group: `union_model` writes each
+operator-dependent string as ``sel_0*(string_0) + sel_1*(string_1) + ...`` with per-neuron
+selectors, so a comparison compiles one set of code objects. Schedules and clamps are per-neuron
+constants, so changing a phase length never recompiles a standalone build.
 
 Units: u, v, r, e, weights and biases are dimensionless; time constants in seconds (one "time
 unit" of the GLE tasks is one second); eta in Hz; z (the tau_m trace) in Hz.
