@@ -53,17 +53,16 @@ def draw(results, out_dir):
             ax.set_xlabel("time (time units)")
         ax_w.set_ylabel("weight (solid w1, dashed w2)")
         ax_t.set_ylabel(r"$\tau_m$ (solid layer 1, dashed 2)")
-        ax_w.legend(loc="lower right")
+        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title=f"max |w - w*|: GLE {m.get('w_error_gle', np.nan):.1e}, "
+                    f"VLE {m.get('w_error_vle', np.nan):.1e}", title_fontsize=6)
         ax_l.set_yscale("log")
         ax_l.axvspan(t1, ax_l.get_xlim()[1] if len(loss) else t1 + 1, color="0.9", lw=0)
         ax_l.axvline(t0, color="k", lw=0.5, ls=":")
         ax_l.set_xlabel("time (time units)")
         ax_l.set_ylabel(r"$(r_{out} - y^*)^2$")
-        ax_l.set_title("final loss: " + ", ".join(
+        ax_l.set_title("final loss " + ", ".join(
             f"{LABEL[k].split(' ')[0]} {m['final_loss_' + k]:.0e}" for k in methods),
-            fontsize=6, loc="right")
-        ax_t.set_title(f"max |w - w*|: GLE {m.get('w_error_gle', np.nan):.1e}, "
-                       f"VLE {m.get('w_error_vle', np.nan):.1e}", fontsize=6, loc="right")
+            fontsize=5.5, loc="right")
         for ax, lab in zip((ax_w, ax_t, ax_l), "ABC"):
             panel_label(ax, lab)
         return save(fig, out_dir, NAME)

@@ -77,7 +77,9 @@ def draw(results, out_dir):
         ax_c.set_yscale("log")
         ax_c.set_xlabel("time (time units)")
         ax_c.set_ylabel("loss (teacher-student)")
-        ax_c.legend(loc="upper right", fontsize=5, ncol=2, handlelength=2.5)
+        handles, labels = ax_c.get_legend_handles_labels()
+        ax_e.legend(handles, labels, loc="upper right", fontsize=5.5, handlelength=2.5,
+                    title="colour: feedback; line: operator", title_fontsize=5.5)
         ax_d.axhline(0, color="k", lw=0.5)
         ax_d.set_ylim(-1.05, 1.05)
         ax_d.set_xlabel("time (time units)")
