@@ -98,6 +98,10 @@ class ChainConfig:
                                   f"layer, B = W^T): use gle, vle, instantaneous, got {m!r}")
         if np.any(np.asarray(self.teacher_tau_m, float) <= 0):
             raise ConfigError("teacher_tau_m", "must be positive")
+        if float(self.tau_r / second) > float(self.model.tau_min / second):
+            raise ConfigError("tau_r", f"must not exceed tau_min = {self.model.tau_min} (the "
+                              f"chain's neurons are retrospective: tau_r <= tau_m), got "
+                              f"{self.tau_r}")
         rc.check_dt(self.dt, {"tau_r": float(self.tau_r / second),
                               "teacher_tau_m": self.teacher_tau_m,
                               "tau_min": float(self.model.tau_min / second),
@@ -286,7 +290,4 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="chain", config_class=ChainConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
-    object_fields=dict(layer1=("layer_eqs", "commit_code", "error", "bias_grad", "tau_grad"),
-                       layer2=("layer_eqs", "output_error_eqs", "commit_code", "error"),
-                       forward=("forward_model", "weight_grad", "trace_eqs"),
-                       backward=("backward_model",), input=("input code",)))
+    object_fields=rc.object_fields(2))

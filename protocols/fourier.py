@@ -137,6 +137,10 @@ class FourierConfig:
         rc.check_dt(self.dt, {"tau_r_retro": float(self.tau_r_retro / second),
                               "tau_m_hidden": float(self.tau_m_hidden / second),
                               "tau_adam1": float(self.model.tau_adam1 / second)})
+        if float(self.tau_r_retro / second) > float(self.tau_m_hidden / second):
+            raise ConfigError("tau_r_retro", f"must not exceed tau_m_hidden = "
+                              f"{self.tau_m_hidden} (retrospective units: tau_r <= tau_m), got "
+                              f"{self.tau_r_retro}")
         if float(self.probe_len / second) >= float(self.probe_period / second):
             raise ConfigError("probe_len", "must be shorter than probe_period")
         rc.check_multiple(self, "probe_len", self.dt, "dt")
@@ -477,9 +481,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fourier", config_class=FourierConfig, prepare=prepare, build=build,
     collect=collect_ts, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
-    object_fields=dict(layer1=("layer_eqs", "commit_code", "error", "bias_grad", "tau_grad"),
-                       layer2=("layer_eqs", "commit_code", "error"),
-                       layer3=("layer_eqs", "output_error_eqs", "commit_code"),
-                       forward=("forward_model", "weight_grad", "trace_eqs"),
-                       backward=("backward_model",)),
+    object_fields=rc.object_fields(3),
     execute=execute)

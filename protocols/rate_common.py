@@ -16,7 +16,7 @@ from locallearn.errors import ConfigError
 from locallearn.models import rate
 
 __all__ = ["METHOD_HELP", "parse_method", "check_methods", "check_dt", "GroupPlan",
-           "group_methods", "build_groups", "binned", "record_steps", "check_multiple"]
+           "group_methods", "build_groups", "binned", "record_steps", "check_multiple", "object_fields"]
 
 METHOD_HELP = ("OPERATOR or OPERATOR/FEEDBACK with OPERATOR in " + ", ".join(rate.OPERATOR_NAMES)
                + " and FEEDBACK in " + ", ".join(rate.FEEDBACK_NAMES))
@@ -127,6 +127,20 @@ def check_multiple(cfg, name, of, of_name, allow_zero=False):
     if (ratio < 1 - 1e-9 and not (allow_zero and abs(ratio) < 1e-12)) \
             or abs(ratio - round(ratio)) > 1e-6:
         raise ConfigError(name, f"must be a multiple of {of_name} = {of}, got {getattr(cfg, name)}")
+
+
+def object_fields(n_layers):
+    """`Protocol.object_fields` of a rate network with ``n_layers`` layers: which model strings
+    define each Brian2 object (for error messages naming the field)."""
+    out = {"input": ("input code",)}
+    for l in range(1, n_layers + 1):
+        out[f"layer{l}"] = ("layer_eqs", "commit_code", "schedule_code", "error", "bias_grad",
+                            "tau_grad") + (("output_error_eqs",) if l == n_layers
+                                           else ("hidden_error_eqs",))
+        out[f"forward{l}"] = ("forward_model", "weight_grad", "trace_eqs")
+        if l > 1:
+            out[f"backward{l}"] = ("backward_model", "weight_grad", "trace_eqs")
+    return out
 
 
 def record_steps(t_start, t_stop, dt):

@@ -100,6 +100,9 @@ class XorConfig:
                               f"instantaneous), got {self.n_hidden}")
         if float(self.tau_m_lo / second) > float(self.tau_m_hi / second):
             raise ConfigError("tau_m_lo", "must not exceed tau_m_hi")
+        if float(self.tau_r_retro / second) > float(self.tau_m_lo / second):
+            raise ConfigError("tau_r_retro", f"must not exceed tau_m_lo = {self.tau_m_lo} "
+                              f"(retrospective units: tau_r <= tau_m), got {self.tau_r_retro}")
         for name in ("pulse", "delay", "window"):
             rc.check_multiple(self, name, self.dt, "dt")
         rc.check_dt(self.dt, {"tau_r_retro": float(self.tau_r_retro / second),
@@ -151,10 +154,8 @@ def prepare(cfg, seed):
         inits.append((W, b, Brand))
     methods = list(cfg.methods) + ([cfg.method] if cfg.method not in cfg.methods else [])
 
-    def make(label, op, fb):
-        return None  # replaced below (one replica per initial draw)
-
-    groups = rc.group_methods(cfg.model, methods, make, prefix="xor")
+    # replicas are filled in below (one per method and initial draw)
+    groups = rc.group_methods(cfg.model, methods, lambda label, op, fb: None, prefix="xor")
     for gp in groups:
         reps, labels = [], []
         for label in gp.labels:
@@ -289,7 +290,4 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="xor", config_class=XorConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
-    object_fields=dict(layer1=("layer_eqs", "commit_code", "error", "bias_grad"),
-                       layer2=("layer_eqs", "output_error_eqs", "commit_code", "error"),
-                       forward=("forward_model", "weight_grad", "trace_eqs"),
-                       backward=("backward_model",)))
+    object_fields=rc.object_fields(2))

@@ -125,6 +125,9 @@ def test_angle_between_B_and_W_transpose():
     ("xor", dict(dt="0.3*second"), "pulse"),
     ("xor", dict(dt="0.1*second"), "dt"),
     ("xor", dict(optimizer="sgd"), "optimizer"),
+    ("xor", dict(tau_r_retro="1*second"), "tau_r_retro"),
+    ("fourier", dict(tau_r_retro="2*second"), "tau_r_retro"),
+    ("chain", dict(tau_r="0.5*second"), "tau_r"),
 ])
 def test_bad_input_names_the_parameter(protocol, overrides, field):
     with pytest.raises(ConfigError) as err:
@@ -148,3 +151,13 @@ def test_params_lists_the_rate_protocols():
     assert proc.returncode == 0
     assert "le_model.eta" not in proc.stdout  # dotted paths are not listed
     assert "probe_len" in proc.stdout and "methods" in proc.stdout
+
+
+def test_a_broken_equation_string_names_its_field():
+    """Brian2's rejection of a user's string is reported before compiling, naming the field."""
+    from locallearn.protocol import run_protocol
+
+    with pytest.raises(ConfigError) as err:
+        run_protocol("chain", quick=True, overrides=dict(weight_grad="e_s_post*r_s_pre*foo"),
+                     report=False)
+    assert "weight_grad" in str(err.value) and "foo" in str(err.value)
