@@ -15,11 +15,11 @@ import time
 from locallearn import params, results
 from locallearn.protocol import get_protocol, make_config, run_protocol
 
-from . import fig1_autoencoder, fig_dynamics
+from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_fourier, fig_xor
 
 __all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run"]
 
-FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics)}
+FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics, fig_chain, fig_fourier, fig_xor)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,8 +8,16 @@ dynamics
     Supervised learning of a linear dynamical system with fast and slow connections (section 2).
 fastrules
     Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
+chain
+    GLE/VLE teacher-student chain of two retrospective neurons (GLE Fig. 5).
+fourier
+    LE Fourier synthesis and a teacher-student complex signal with transpose, random and learned
+    feedback, aligned against the exact adjoint.
+xor
+    Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side.
 """
 
-from . import autoencoder, dynamics, fastrules
+from . import autoencoder, chain, dynamics, fastrules, fourier, xor
 
-PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, dynamics.PROTOCOL)}
+PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, dynamics.PROTOCOL,
+                                 chain.PROTOCOL, fourier.PROTOCOL, xor.PROTOCOL)}
