@@ -27,6 +27,8 @@ import sys
 import time
 from typing import Callable, Optional
 
+import numpy as np
+
 from . import devices, params, results
 from .errors import ConfigError, DivergenceError
 
@@ -197,26 +199,45 @@ def check_equations(proto, cfg, plan):
 def execute(proto, cfg, plan, device, seed, threads=0, report=True, genn_order=False):
     """Build, run once and collect on ``device``; returns the raw arrays of ``collect``.
 
-    Protocols with rerun hooks are checked for divergence at the end (`DivergenceError`).
+    The recordings are checked for divergence at the end (`DivergenceError`): by the
+    protocol's own check where it has rerun hooks, else for non-finite values.
     ``genn_order``: run in GeNN's order of operations (see `locallearn.devices`).
     """
+    from brian2 import second
+
     key = proto.name + ("-genn-order" if genn_order else "")
     with devices.session(device, seed=seed, threads=threads, cache_key=key,
                          genn_order=genn_order) as sim:
         built = proto.build(cfg, plan)
         sim.run(built.objects, built.duration, report=report)
         raw = proto.collect(cfg, plan, built)
-        if proto.rerun is not None:
-            from brian2 import second
-
-            state = proto.rerun.final_state(built)
-            t1 = float(built.duration / second)
-            reason = proto.rerun.divergence(cfg, plan, raw, state, 0.0, t1)
-            if reason is not None:
-                err = DivergenceError(f"{proto.name} diverged: {reason}")
-                err.raw, err.t_diverged = raw, t1
-                raise err
+        t1 = float(built.duration / second)
+        if proto.rerun is None:
+            reason = nonfinite(raw)
+        else:
+            reason = proto.rerun.divergence(cfg, plan, raw, proto.rerun.final_state(built),
+                                            0.0, t1)
+        if reason is not None:
+            err = DivergenceError(f"{proto.name} diverged: {reason}")
+            err.raw, err.t_diverged = raw, t1
+            raise err
         return raw
+
+
+def nonfinite(raw, prefix=""):
+    """The first recorded array (nested dict of arrays) holding NaN or inf, as a one-line
+    reason, else None: the divergence check of protocols without rerun hooks."""
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            reason = nonfinite(value, f"{prefix}{key}/")
+            if reason is not None:
+                return reason
+            continue
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            first = np.unravel_index(np.flatnonzero(~np.isfinite(arr))[0], arr.shape)
+            return f"non-finite values in {prefix}{key} (first at index {tuple(map(int, first))})"
+    return None
 
 
 def _segment_length(cfg):

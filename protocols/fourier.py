@@ -480,6 +480,6 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="fourier", config_class=FourierConfig, prepare=prepare, build=build,
-    collect=collect_ts, analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    collect=collect_ts, analyse=analyse, quick=QUICK, doc="Complex signals: LE Fourier synthesis; transpose/random/learned feedback vs the exact adjoint",
     object_fields=rc.object_fields(3),
     execute=execute)

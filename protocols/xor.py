@@ -289,5 +289,5 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="xor", config_class=XorConfig, prepare=prepare, build=build, collect=collect,
-    analyse=analyse, quick=QUICK, doc=__doc__.strip().splitlines()[0],
+    analyse=analyse, quick=QUICK, doc="Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side",
     object_fields=rc.object_fields(2))
