@@ -183,3 +183,15 @@ def test_sweep_through_a_dask_scheduler(tmp_path):
     assert scales[1.0] < scales[0.5]  # the points really ran with their own beta
     for i in range(2):
         assert (tmp_path / "sw" / f"point_{i:04d}" / "metrics.json").exists()
+
+
+def test_rate_protocol_divergence_is_reported(tmp_path):
+    """Protocols without rerun hooks: non-finite recordings stop with status diverged."""
+    out = tmp_path / "chain"
+    ov = dict(optimizer="gd", eta="1e9*Hz", t_train="20*second", t_test="5*second",
+              loss_window="10*second", loss_bin="5*second",
+              methods="gle", method="gle")
+    with pytest.raises(DivergenceError, match="non-finite"):
+        run_protocol("chain", quick=True, overrides=ov, device="numpy", seed=1, out=out,
+                     report=False)
+    assert results.load(out).metrics["status"] == "diverged"
