@@ -158,7 +158,7 @@ def bench_sweep(quick=False):
     out = tempfile.mkdtemp(prefix="locallearn-bench-sweep-")
     try:
         t0 = time.perf_counter()
-        run_sweep("dynamics", ["eta_s=" + ",".join(str(v) for v in np.linspace(1, 10, 10))],
+        run_sweep("dynamics", ["eta_s=" + ",".join(f"{v:g}*Hz^2" for v in np.linspace(1, 10, 10))],
                   os.path.join(out, "sweep"), sets=sets, progress=False)
         total = time.perf_counter() - t0
     finally:
@@ -227,14 +227,19 @@ def main(argv=None):
                 cpus=os.cpu_count(), python=platform.python_version())
     print(f"locallearn benchmarks, {info['date']}, {info['machine']}, {info['cpus']} CPUs")
     out = dict(info=info, results={})
+    failed = 0
     for name in names:
-        res = BENCHES[name](args.quick)
+        try:
+            res = BENCHES[name](args.quick)
+        except Exception as exc:  # one failing benchmark must not hide the others' results
+            failed += 1
+            res = dict(title=name, rows=[], goal=f"FAILED: {type(exc).__name__}: {exc}")
         out["results"][name] = res
         print(format_table(res), flush=True)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "bench.json"), "w") as fh:
         json.dump(out, fh, indent=2)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

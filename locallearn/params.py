@@ -155,9 +155,12 @@ _ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name
 
 
 def _safe_eval(text, name):
-    """Evaluate an arithmetic expression over numbers, lists and Brian2 units."""
+    """Evaluate an arithmetic expression over numbers, lists and Brian2 units.
+
+    ``^`` means a power, as in Brian2's printed units (``Hz^2`` is ``Hz**2``).
+    """
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise ConfigError(name, f"cannot parse {text!r} ({exc.msg})") from None
     for node in ast.walk(tree):
@@ -177,7 +180,7 @@ def _safe_eval(text, name):
 
 
 def _unit_name(unit):
-    return str(unit) if unit is not None else ""
+    return str(unit).replace("^", "**") if unit is not None else ""
 
 
 def parse_value(name, meta, value):

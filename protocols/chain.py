@@ -170,16 +170,6 @@ def prepare(cfg, seed):
                      learn_end=le, end=le + float(cfg.t_test / second), methods=methods)
 
 
-@dataclasses.dataclass
-class Built:
-    """Brian2 objects of a chain run."""
-
-    objects: list
-    duration: object
-    groups: dict
-    monitors: dict
-
-
 def build(cfg, plan):
     """Input, teacher and the method groups with their monitors (inside a session)."""
     from brian2 import StateMonitor
@@ -210,7 +200,7 @@ def build(cfg, plan):
                                                 when="end")
     objects += list(monitors.values())
     groups["chain_teacher"] = teacher
-    return Built(objects=objects, duration=plan.end * second, groups=groups, monitors=monitors)
+    return rc.Built(objects=objects, duration=plan.end * second, groups=groups, monitors=monitors)
 
 
 def collect(cfg, plan, built):

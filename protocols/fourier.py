@@ -226,16 +226,6 @@ def prepare(cfg, seed):
 # --------------------------------------------------------------------------------------------
 # Building
 # --------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class Built:
-    """Brian2 objects of one part."""
-
-    objects: list
-    duration: object
-    groups: dict
-    monitors: dict
-
-
 def build_le(cfg, plan):
     """Part (a): input sines, the LE network, its monitors."""
     from brian2 import StateMonitor
@@ -249,7 +239,7 @@ def build_le(cfg, plan):
                             [plan.le_replica], inp, dt, 0 * second, te,
                             target_code=LE_TARGET_CODE, namespace=dict(period=cfg.le_period))
     mon = StateMonitor(grp.layers[-1], ["r_s", "y_tgt"], record=True, when="end")
-    return Built(objects=[inp] + grp.objects + [mon], duration=te + cfg.le_t_test,
+    return rc.Built(objects=[inp] + grp.objects + [mon], duration=te + cfg.le_t_test,
                  groups=dict(le=grp), monitors=dict(out=mon))
 
 
@@ -287,7 +277,7 @@ def build_ts(cfg, plan):
         monitors[f"{name}/y"] = StateMonitor(g.layers[-1], "y_tgt", record=True, when="end")
     objects += list(monitors.values())
     groups["ts_teacher"] = teacher
-    return Built(objects=objects, duration=plan.learn_end * second, groups=groups,
+    return rc.Built(objects=objects, duration=plan.learn_end * second, groups=groups,
                  monitors=monitors)
 
 
@@ -296,7 +286,7 @@ def build(cfg, plan):
     executes them as two networks, see `execute`)."""
     parts = ([build_le(cfg, plan)] if cfg.part in ("both", "le") else []) + \
         ([build_ts(cfg, plan)] if cfg.part in ("both", "ts") else [])
-    return Built(objects=[o for p in parts for o in p.objects], duration=parts[0].duration,
+    return rc.Built(objects=[o for p in parts for o in p.objects], duration=parts[0].duration,
                  groups={}, monitors={})
 
 

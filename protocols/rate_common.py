@@ -59,6 +59,16 @@ def check_dt(dt, taus):
 
 
 @dataclasses.dataclass
+class Built:
+    """Brian2 objects of a rate-network run (or of one part of it)."""
+
+    objects: list
+    duration: object
+    groups: dict
+    monitors: dict
+
+
+@dataclasses.dataclass
 class GroupPlan:
     """A replica group: one resolved model, its replicas and their method labels."""
 

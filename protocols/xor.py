@@ -179,16 +179,6 @@ def prepare(cfg, seed):
                    end=n_tr * spt * dt, methods=methods, n_train=cfg.n_train)
 
 
-@dataclasses.dataclass
-class Built:
-    """Brian2 objects of a temporal-XOR run."""
-
-    objects: list
-    duration: object
-    groups: dict
-    monitors: dict
-
-
 def build(cfg, plan):
     """Input, method groups and output monitors (inside a session)."""
     from brian2 import StateMonitor, TimedArray
@@ -211,7 +201,7 @@ def build(cfg, plan):
         monitors[f"{name}/out"] = StateMonitor(g.layers[-1], ["r_s", "y_tgt", "mask"],
                                                record=True, when="end")
     objects += list(monitors.values())
-    return Built(objects=objects, duration=plan.end * second, groups=groups, monitors=monitors)
+    return rc.Built(objects=objects, duration=plan.end * second, groups=groups, monitors=monitors)
 
 
 def collect(cfg, plan, built):

@@ -95,3 +95,13 @@ def test_quick_overrides_validate_for_every_protocol():
         full = make_config(proto)
         quick = make_config(proto, quick=True)
         assert params.config_to_dict(full) != params.config_to_dict(quick)
+
+
+def test_powers_of_units_parse_as_brian2_prints_them():
+    cfg = make_config("dynamics", overrides=dict(eta_s="3*Hz^2"))
+    assert float(cfg.model.eta_s / Hz ** 2) == pytest.approx(3.0)
+    with pytest.raises(ConfigError) as err:
+        make_config("dynamics", overrides=dict(eta_s="3"))
+    example = str(err.value).split("(e.g. eta_s=")[1].split(")")[0]
+    # the example the message gives is itself accepted
+    assert float(make_config("dynamics", overrides=dict(eta_s=example)).model.eta_s / Hz ** 2) == 1
