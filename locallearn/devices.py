@@ -34,6 +34,7 @@ sessions in one process (or in two processes) never interfere.
 
 import contextlib
 import logging
+import gc
 import os
 import shutil
 import sys
@@ -371,6 +372,10 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
 
     prefs._backup()
     dt_before = defaultclock.dt  # models set defaultclock.dt (one clock, as GeNN needs)
+    # Brian2 names code objects "<owner>_stateupdater_codeobject*" and appends _1, _2, ... while
+    # an earlier network's code objects are still alive (reference cycles); collect them so that
+    # a second build in one process generates the same file names and reuses the compiled ones.
+    gc.collect()
     try:
         start_scope()
         if genn_order:
@@ -389,13 +394,17 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
             from brian2 import device as dev
 
             dev.insert_code("main", SEED_FROM_ENV.format(threads=max(1, int(threads))))
-        yield Session(device, build_dir, threads=threads, genn_order=genn_order)
+        sess = Session(device, build_dir, threads=threads, genn_order=genn_order)
+        yield sess
     finally:
+        if "sess" in locals():
+            sess.network = None  # let the network and its code objects go (see gc above)
         dev = get_device()
         if device == "cpp_standalone":
             dev.reinit()
             dev.activate(build_on_run=False)
         reset_device()
+        gc.collect()
         # set_device pushed the runtime device; drop it so the stack does not grow per session
         sys.modules["brian2.devices.device"].previous_devices.clear()
         prefs._restore()
