@@ -38,25 +38,63 @@ def _key(spec, cfg, device):
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def cached_run(spec, cache, device="cpp_standalone", rerun=False):
-    """Result of ``spec`` from the cache, running the protocol if it is missing."""
-    proto = get_protocol(spec.protocol)
-    cfg = make_config(proto, quick=spec.quick, overrides=dict(spec.overrides))
-    path = os.path.join(cache, f"{spec.protocol}-{_key(spec, cfg, device)}")
+def _run_path(spec, cache, device):
+    cfg = make_config(get_protocol(spec.protocol), quick=spec.quick,
+                      overrides=dict(spec.overrides))
+    return cfg, os.path.join(cache, f"{spec.protocol}-{_key(spec, cfg, device)}")
+
+
+def _cached(path, device):
+    """The usable cached result at ``path``, or None."""
     # GeNN runs are not reproducible (no seed under brian2genn): never reuse one as a cache hit
-    if not rerun and device != "genn" and os.path.isfile(os.path.join(path, "metrics.json")):
+    if device != "genn" and os.path.isfile(os.path.join(path, "metrics.json")):
         res = results.load(path)
         if res.metrics.get("status", "ok") == "ok":
-            print(f"  cached  {spec.protocol:<12} {path}")
             return res
-    print(f"  running {spec.protocol:<12} -> {path}")
+    return None
+
+
+def cached_run(spec, cache, device="cpp_standalone", rerun=False, report=True):
+    """Result of ``spec`` from the cache, running the protocol if it is missing."""
+    cfg, path = _run_path(spec, cache, device)
+    res = None if rerun else _cached(path, device)
+    if res is not None:
+        print(f"  cached  {spec.protocol:<12} {path}")
+        return res
+    print(f"  running {spec.protocol:<12} -> {path}", flush=True)
     return run_protocol(spec.protocol, cfg=cfg, device=device, seed=spec.seed, out=path,
-                        overwrite=True)
+                        overwrite=True, report=report)
+
+
+def _run_missing(specs, cache, device, rerun, jobs):
+    """Run the missing runs of all requested figures side by side in ``jobs`` processes.
+
+    Returns the specs run here (the figures then read them from the cache). Runs are
+    independent (own build slot and run directory), so this only changes the wall time.
+    """
+    todo = [s for s in dict.fromkeys(specs)
+            if rerun or _cached(_run_path(s, cache, device)[1], device) is None]
+    if jobs <= 1 or len(todo) < 2 or device == "genn":
+        return set()
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    print(f"running {len(todo)} protocol runs in {min(jobs, len(todo))} processes")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                             mp_context=mp.get_context("spawn")) as ex:
+        futures = [ex.submit(cached_run, s, cache, device, True, False) for s in todo]
+        for fut in as_completed(futures):
+            fut.result()
+    return set(todo)
 
 
 def make_figures(names=None, quick=False, out="results/figures", cache=None, device=None,
-                 rerun=False):
-    """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths."""
+                 rerun=False, jobs=1):
+    """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths.
+
+    ``jobs`` (dimensionless, >= 1): protocol runs that are not cached run in that many
+    processes at once before the figures are drawn.
+    """
     from locallearn.errors import ConfigError
 
     names = list(names) if names else list(FIGURES)
@@ -64,17 +102,22 @@ def make_figures(names=None, quick=False, out="results/figures", cache=None, dev
         if n not in FIGURES:
             raise ConfigError("figures", f"unknown figure {n!r}; accepted: "
                               + ", ".join(FIGURES))
+    if int(jobs) < 1:
+        raise ConfigError("--jobs", f"expected an integer >= 1, got {jobs!r}")
     device = device or "cpp_standalone"
     cache = cache or os.path.join(os.path.dirname(os.path.abspath(out)) or ".", "runs")
     results.check_output_dir(cache, overwrite=True)
     results.check_output_dir(out, overwrite=True)
+    done = _run_missing([s for n in names for s in FIGURES[n].runs(quick).values()], cache,
+                        device, rerun, int(jobs))
     written = []
     for n in names:
         mod = FIGURES[n]
         t0 = time.time()
         print(f"{n}: {mod.TITLE}")
         specs = mod.runs(quick)
-        res = {k: cached_run(s, cache, device=device, rerun=rerun) for k, s in specs.items()}
+        res = {k: cached_run(s, cache, device=device, rerun=rerun and s not in done)
+               for k, s in specs.items()}
         paths = mod.draw(res, out)
         written += paths
         print(f"  wrote {', '.join(paths)} ({time.time() - t0:.0f} s)")

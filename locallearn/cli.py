@@ -9,7 +9,7 @@ run --resume DIR
     Continue an interrupted run from its last checkpoint.
 sweep PROTOCOL --grid KEY=V1,V2,... [--grid ...] [--workers N] [--scheduler ADDRESS] --out DIR
     Run every point of a grid (compiled once per structure), one tidy table of all points.
-figures [NAME ...] [--quick] [--out DIR] [--cache DIR] [--device D]
+figures [NAME ...] [--quick] [--out DIR] [--cache DIR] [--device D] [--jobs N]
     Regenerate paper figures (running protocols only where no cached result exists).
 params PROTOCOL
     List a protocol's parameters with defaults, units and descriptions.
@@ -109,6 +109,8 @@ def build_parser():
                    help="run-directory cache (default: <out>/../runs)")
     p.add_argument("--device", default=None, help="device for runs that are not cached")
     p.add_argument("--rerun", action="store_true", help="ignore cached results")
+    p.add_argument("--jobs", default=str(min(2, os.cpu_count() or 1)),
+                   help="protocol runs at once (default: min(2, CPUs))")
 
     p = sub.add_parser("params", help="list a protocol's parameters")
     p.add_argument("protocol")
@@ -228,7 +230,7 @@ def _cmd_figures(args):
     from locallearn.figures import make_figures
 
     make_figures(args.names, quick=args.quick, out=args.out, cache=args.cache,
-                 device=args.device, rerun=args.rerun)
+                 device=args.device, rerun=args.rerun, jobs=_int_arg("--jobs", args.jobs, lo=1))
     return 0
 
 

@@ -91,6 +91,7 @@ def test_missing_out_and_existing_non_empty_out(tmp_path, capsys):
     (["sweep", "autoencoder", "--grid", "nope=1,2"], "nope"),
     (["sweep", "autoencoder", "--grid", "seed=a,b"], "seed"),
     (["figures", "fig99"], "figures"),
+    (["figures", "xor", "--jobs", "0"], "--jobs"),
     (["run", "--resume", "/nonexistent/run"], "--resume"),
     (["run", "autoencoder", "--resume", "/tmp"], "--resume"),
     (["params", "nope"], "protocol"),
