@@ -86,17 +86,17 @@ def draw(results, out_dir):
         ax_b.legend(fontsize=5, loc="lower left", ncol=2)
         panel_label(ax_b, "B")
 
-        ax_c = fig.add_subplot(gs[2, 3:6])
+        ax_c = fig.add_subplot(gs[2, 4:6])
         target = learned.arrays["M_target"].ravel()
         for key, res in (("learned", learned), ("fixed", fixed)):
             ax_c.scatter(target, res.arrays["M_hat"].ravel(), s=18, color=RUN_COLOR[key],
-                         alpha=0.8, label=f"{RUN_LABEL[key]}: distance "
+                         alpha=0.8, label=f"fast {key}: distance "
                          f"{res.metrics['mhat_distance']:.3f}")
         lim = np.abs(target).max() * 1.15
         ax_c.plot([-lim, lim], [-lim, lim], color="k", lw=0.5)
-        ax_c.set_xlabel(r"$A + \lambda I$ entries (Hz)")
-        ax_c.set_ylabel(r"$\hat M$ entries (Hz)")
-        ax_c.legend(fontsize=5.5, loc="upper left")
+        ax_c.set_xlabel(r"$A + \lambda I$ (Hz)")
+        ax_c.set_ylabel("learned M (Hz)")
+        ax_c.legend(fontsize=5.5, loc="lower right")
         panel_label(ax_c, "C")
 
         ax_d1 = fig.add_subplot(gs[3, 0:2])
