@@ -63,6 +63,8 @@ def draw(results, out_dir):
         _traces(ax_ax, ax_ar, auto, "after", N)
         ax_bx.set_title("before learning")
         ax_ax.set_title(f"after learning (NRMSE {m['decoding_nrmse']:.3f})")
+        lo, hi = ax_ax.get_ylim()
+        ax_ax.set_ylim(lo, hi + 0.25 * (hi - lo))  # room for the legend above the traces
         ax_ax.legend(loc="upper right", ncol=2)
         ax_br.set_ylabel("neuron")
         panel_label(ax_bx, "C")
@@ -90,7 +92,7 @@ def draw(results, out_dir):
             label += f"{t:.1f} s" if np.isfinite(t) else "not reached"
             ratio = rm.get(f"speed_ratio_{row.rule}")
             if ratio is not None and np.isfinite(ratio):
-                label += f" ({ratio:.2f}x the 2015 time)"
+                label += f" ({ratio:.2f}x 2015)"
             ax_e.plot(c.time, c.distance, color=COLORS[row.rule], label=label)
         ax_e.axhline(0.05, color="k", lw=0.5, ls=":")
         ax_e.set_yscale("log")
