@@ -88,3 +88,22 @@ def test_fixed_fast_rule_leaves_weights_unchanged_and_custom_rule_runs():
     ref = run_protocol("autoencoder", quick=True, overrides=SHORT, seed=1, report=False)
     np.testing.assert_allclose(own.arrays["W_final"], ref.arrays["W_final"], atol=1e-12)
     assert own.config["model"]["fast_on_pre"] == rule
+
+
+def test_three_devices_identical_on_a_deterministic_input():
+    """Issue 2 acceptance: numpy, cython and cpp_standalone give identical spike trains (and
+    weights to 1e-12) on a deterministic input with noise off, same schedule."""
+    from locallearn.models.spiking import SINE_TARGET_EQS
+
+    ov = dict(duration="0.5*second", t_test="0.2*second", t_before="0.1*second",
+              fano_trials="0", sigma_V="0", target_eqs=SINE_TARGET_EQS)
+    runs = {dev: run_protocol("autoencoder", quick=True, overrides=ov, device=dev, seed=3,
+                              report=False)
+            for dev in ("numpy", "cython", "cpp_standalone")}
+    ref = runs["cpp_standalone"]
+    assert len(ref.arrays["spike_i"]) > 100  # the network is active in this window
+    for dev in ("numpy", "cython"):
+        np.testing.assert_array_equal(runs[dev].arrays["spike_steps"], ref.arrays["spike_steps"])
+        np.testing.assert_array_equal(runs[dev].arrays["spike_i"], ref.arrays["spike_i"])
+        np.testing.assert_allclose(runs[dev].arrays["W_final"], ref.arrays["W_final"], rtol=0,
+                                   atol=1e-12)
