@@ -44,23 +44,22 @@ def _run_path(spec, cache, device):
     return cfg, os.path.join(cache, f"{spec.protocol}-{_key(spec, cfg, device)}")
 
 
-def _cached(path, device):
-    """The usable cached result at ``path``, or None."""
+def _usable(path, device):
+    """Whether ``path`` holds a cached run that may be reused (reads only metrics.json)."""
     # GeNN runs are not reproducible (no seed under brian2genn): never reuse one as a cache hit
-    if device != "genn" and os.path.isfile(os.path.join(path, "metrics.json")):
-        res = results.load(path)
-        if res.metrics.get("status", "ok") == "ok":
-            return res
-    return None
+    metrics = os.path.join(path, "metrics.json")
+    if device == "genn" or not os.path.isfile(metrics):
+        return False
+    with open(metrics) as fh:
+        return json.load(fh).get("status", "ok") == "ok"
 
 
 def cached_run(spec, cache, device="cpp_standalone", rerun=False, report=True):
     """Result of ``spec`` from the cache, running the protocol if it is missing."""
     cfg, path = _run_path(spec, cache, device)
-    res = None if rerun else _cached(path, device)
-    if res is not None:
+    if not rerun and _usable(path, device):
         print(f"  cached  {spec.protocol:<12} {path}")
-        return res
+        return results.load(path)
     print(f"  running {spec.protocol:<12} -> {path}", flush=True)
     return run_protocol(spec.protocol, cfg=cfg, device=device, seed=spec.seed, out=path,
                         overwrite=True, report=report)
@@ -72,9 +71,11 @@ def _run_missing(specs, cache, device, rerun, jobs):
     Returns the specs run here (the figures then read them from the cache). Runs are
     independent (own build slot and run directory), so this only changes the wall time.
     """
+    if jobs <= 1 or device == "genn":
+        return set()
     todo = [s for s in dict.fromkeys(specs)
-            if rerun or _cached(_run_path(s, cache, device)[1], device) is None]
-    if jobs <= 1 or len(todo) < 2 or device == "genn":
+            if rerun or not _usable(_run_path(s, cache, device)[1], device)]
+    if len(todo) < 2:
         return set()
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -376,6 +376,7 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
     # an earlier network's code objects are still alive (reference cycles); collect them so that
     # a second build in one process generates the same file names and reuses the compiled ones.
     gc.collect()
+    sess = None
     try:
         start_scope()
         if genn_order:
@@ -397,7 +398,7 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
         sess = Session(device, build_dir, threads=threads, genn_order=genn_order)
         yield sess
     finally:
-        if "sess" in locals():
+        if sess is not None:
             sess.network = None  # let the network and its code objects go (see gc above)
         dev = get_device()
         if device == "cpp_standalone":
