@@ -3,7 +3,10 @@
 Each figure module defines ``NAME``, ``TITLE``, ``runs(quick) -> {key: RunSpec}`` and
 ``draw(results, out_dir) -> [paths]``. :func:`make_figures` loads each required result from the
 run-directory cache (``<cache>/<protocol>-<hash of config, seed, device>``) and runs the
-protocol only when no cached result exists for that exact configuration.
+protocol only when no cached result exists for that exact configuration. Overrides
+(``figures NAME --set KEY=VALUE``) are passed to every protocol run of the figure; they change
+the configuration and so the cache key. Rules from plugins are part of the configuration too
+(their resolved strings and parameters), so an edited plugin never reuses a stale run.
 """
 
 import dataclasses
@@ -89,12 +92,22 @@ def _run_missing(specs, cache, device, rerun, jobs):
     return set(todo)
 
 
+def figure_runs(mod, quick, overrides=None):
+    """The `RunSpec` records of figure module ``mod``, each with ``overrides`` ({key: value
+    string}) appended to its own."""
+    extra = tuple((overrides or {}).items())
+    return {k: dataclasses.replace(s, overrides=tuple(s.overrides) + extra)
+            for k, s in mod.runs(quick).items()}
+
+
 def make_figures(names=None, quick=False, out="results/figures", cache=None, device=None,
-                 rerun=False, jobs=1):
+                 rerun=False, jobs=1, overrides=None):
     """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths.
 
     ``jobs`` (dimensionless, >= 1): protocol runs that are not cached run in that many
-    processes at once before the figures are drawn.
+    processes at once before the figures are drawn. ``overrides`` ({key: value string}, as
+    ``--set``) go to every protocol run of the figures; a key that one of those protocols does
+    not know is an error (before anything runs).
     """
     from locallearn.errors import ConfigError
 
@@ -107,16 +120,20 @@ def make_figures(names=None, quick=False, out="results/figures", cache=None, dev
         raise ConfigError("--jobs", f"expected an integer >= 1, got {jobs!r}")
     device = device or "cpp_standalone"
     cache = cache or os.path.join(os.path.dirname(os.path.abspath(out)) or ".", "runs")
+    specs_of = {n: figure_runs(FIGURES[n], quick, overrides) for n in names}
+    for specs in specs_of.values():  # validate every configuration before anything is written
+        for s in specs.values():
+            _run_path(s, cache, device)
     results.check_output_dir(cache, overwrite=True)
     results.check_output_dir(out, overwrite=True)
-    done = _run_missing([s for n in names for s in FIGURES[n].runs(quick).values()], cache,
+    done = _run_missing([s for n in names for s in specs_of[n].values()], cache,
                         device, rerun, int(jobs))
     written = []
     for n in names:
         mod = FIGURES[n]
         t0 = time.time()
         print(f"{n}: {mod.TITLE}")
-        specs = mod.runs(quick)
+        specs = specs_of[n]
         res = {k: cached_run(s, cache, device=device, rerun=rerun and s not in done)
                for k, s in specs.items()}
         paths = mod.draw(res, out)

@@ -3,22 +3,19 @@
 C: input x (blue) and decoded output x_hat (red) before and after learning, with rasters.
 D: recurrent input of each neuron against the network output projected on its feedforward
    weights, -F_i . x_hat (x_hat = F^T r), with the least-squares line (slope = learned scale s).
-E: scale-invariant distance of the fast weights to -F F^T during learning, for the 2015 rule and
-   the two 2012 rules, each at its best stable learning rate (protocol ``fastrules``); the legend
-   gives each rule's time to distance 0.05 and its ratio to the 2015 rule.
+E: scale-invariant distance of the fast weights to their target during learning, for every rule
+   compared (protocol ``fastrules``: the 2015 rule, the two 2012 rules, plugin and anonymous
+   rules), each at its best stable learning rate; the legend gives each rule's time to distance
+   0.05 and its ratio to the reference rule. Labels and colours come from the rule definitions
+   (through the run's ``summary`` table), so a new rule needs no change here.
 """
 
 import numpy as np
 
-from .plot_utils import COLORS, panel_label, plt, save, style
+from .plot_utils import COLORS, colour_of, panel_label, plt, save, style
 
 NAME = "fig1"
 TITLE = "Autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1C-E)"
-
-RULE_LABEL = dict(bd2015="2015 rule (eq. 2)", event2012="2012 rule, event-based",
-                  hebbian2012="2012 rule, continuous")
-RATE_LABEL = dict(bd2015="eta_f", event2012="eps", hebbian2012="eta")
-
 
 def runs(quick):
     """The protocol runs this figure needs."""
@@ -85,20 +82,22 @@ def draw(results, out_dir):
         ax_e = fig.add_subplot(gs[2, 2:4])
         curves, summary = rules.tables["curves"], rules.tables["summary"]
         rm = rules.metrics
-        for _, row in summary[summary.best].iterrows():
+        ref = rules.config.get("reference_rule", "bd2015")
+        for k, (_, row) in enumerate(summary[summary.best].iterrows()):
             c = curves[curves.population == row.population]
             t = rm.get(f"time_to_threshold_{row.rule}_s", np.nan)
-            label = f"{RULE_LABEL[row.rule]}, {RATE_LABEL[row.rule]}={row.rate:g}: "
+            label = f"{row.get('label', row.rule)}, {row.get('rate_param', 'rate')}={row.rate:g}: "
             label += f"{t:.1f} s" if np.isfinite(t) else "not reached"
             ratio = rm.get(f"speed_ratio_{row.rule}")
             if ratio is not None and np.isfinite(ratio):
-                label += f" ({ratio:.2f}x 2015)"
-            ax_e.plot(c.time, c.distance, color=COLORS[row.rule], label=label)
+                label += f" ({ratio:.2f}x {ref})"
+            ax_e.plot(c.time, c.distance, color=colour_of(row.rule, row.get("colour"), k),
+                      label=label)
         ax_e.axhline(0.05, color="k", lw=0.5, ls=":")
         ax_e.set_yscale("log")
         ax_e.set_ylim(bottom=min(1e-4, ax_e.get_ylim()[0]) / 30)
         ax_e.set_xlabel("learning time (s)")
-        ax_e.set_ylabel("weight distance to $-FF^T$")
+        ax_e.set_ylabel("weight distance to target")
         ax_e.legend(loc="lower left", fontsize=5.5, title="best stable rate: time to 0.05",
                     title_fontsize=5.5)
         panel_label(ax_e, "E")

@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["STYLE", "COLORS", "style", "panel_label", "save", "plt"]
+__all__ = ["STYLE", "COLORS", "FALLBACK", "colour_of", "style", "panel_label", "save", "plt"]
 
 #: The one style file of the package's figures.
 STYLE = os.path.join(os.path.dirname(__file__), "style.mplstyle")
@@ -18,6 +18,18 @@ COLORS = dict(target="#1f4e9c", output="#c0392b", bd2015="#111111", event2012="#
               hebbian2012="#c8a24a", gle="#1f4e9c", vle="#c0392b", instantaneous="#8c8c8c",
               adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
               fixed="#7b3294", learned_fast="#2e8b57")
+
+
+#: Colours for names that have none (plugin rules without a colour), in order.
+FALLBACK = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
+
+
+def colour_of(name, given=None, index=0):
+    """The colour of ``name``: ``given`` (e.g. a definition's colour) if set, else `COLORS`,
+    else the ``index``-th fallback colour (never a KeyError for an unknown name)."""
+    if isinstance(given, str) and given:
+        return given
+    return COLORS.get(name) or FALLBACK[index % len(FALLBACK)]
 
 
 @contextlib.contextmanager

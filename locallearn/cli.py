@@ -9,10 +9,17 @@ run --resume DIR
     Continue an interrupted run from its last checkpoint.
 sweep PROTOCOL --grid KEY=V1,V2,... [--grid ...] [--workers N] [--scheduler ADDRESS] --out DIR
     Run every point of a grid (compiled once per structure), one tidy table of all points.
-figures [NAME ...] [--quick] [--out DIR] [--cache DIR] [--device D] [--jobs N]
-    Regenerate paper figures (running protocols only where no cached result exists).
-params PROTOCOL
-    List a protocol's parameters with defaults, units and descriptions.
+figures [NAME ...] [--quick] [--set KEY=VALUE ...] [--out DIR] [--cache DIR] [--device D] [--jobs N]
+    Regenerate paper figures (running protocols only where no cached result exists); --set goes
+    to every protocol run of the figures.
+params PROTOCOL [--set KEY=VALUE ...]
+    List a protocol's parameters with defaults, units and descriptions (equations in full).
+show PROTOCOL [--quick] [--set KEY=VALUE ...]
+    Every resolved equation string of the network as built, with the parameters it reads, their
+    values and units.
+
+Every command that takes a protocol also takes ``--plugin FILE.py`` (repeatable): a file of rule
+definitions (see ``locallearn.definitions``) whose rules then work wherever a built-in name does.
 list
     List protocols and figures.
 bench [--quick] [--only NAME ...]
@@ -50,9 +57,15 @@ def parse_sets(items):
     return out
 
 
+def _add_plugin_option(p):
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="load rule definitions from a file (repeatable)")
+
+
 def _add_run_options(p, with_out=True):
     from .devices import DEVICES, DEFAULT_DEVICE
 
+    _add_plugin_option(p)
     p.add_argument("--device", default=DEFAULT_DEVICE, metavar="|".join(DEVICES),
                    help=f"simulation device (default {DEFAULT_DEVICE})")
     p.add_argument("--quick", action="store_true", help="the quick configuration")
@@ -111,9 +124,20 @@ def build_parser():
     p.add_argument("--rerun", action="store_true", help="ignore cached results")
     p.add_argument("--jobs", default=str(min(2, os.cpu_count() or 1)),
                    help="protocol runs at once (default: min(2, CPUs))")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of every protocol run of the figures")
+    _add_plugin_option(p)
 
     p = sub.add_parser("params", help="list a protocol's parameters")
     p.add_argument("protocol")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    _add_plugin_option(p)
+
+    p = sub.add_parser("show", help="every resolved equation string with the values it reads")
+    p.add_argument("protocol")
+    p.add_argument("--quick", action="store_true", help="the quick configuration")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    _add_plugin_option(p)
 
     sub.add_parser("list", help="list protocols and figures")
 
@@ -179,26 +203,35 @@ def _cmd_sweep(args):
 
 
 def _cmd_params(args):
-    from .protocol import get_protocol
-    from .params import field_paths, format_value, _field_meta
+    from .protocol import get_protocol, make_config
+    from .params import field_paths, format_value, get_path, _field_meta
 
     proto = get_protocol(args.protocol)
-    cfg = proto.config_class()
+    cfg = make_config(proto, overrides=parse_sets(args.set))
     print(f"{proto.name}: {proto.doc}")
-    print(f"--quick sets: " + ", ".join(f"{k}={v}" for k, v in proto.quick.items()))
+    print("--quick sets: " + ", ".join(f"{k}={v}" for k, v in proto.quick.items()))
+    equations = []
     for name, path in sorted(field_paths(cfg).items(), key=lambda kv: (len(kv[1]), kv[0])):
         if "." in name:
             continue
         meta = _field_meta(cfg, path)
-        if not meta:
+        if not meta or meta["kind"] == "params":
             continue
-        obj = cfg
-        for p in path:
-            obj = getattr(obj, p)
-        value = format_value(meta, obj)
+        value = format_value(meta, get_path(cfg, path))
         if isinstance(value, str) and "\n" in value.strip():
-            value = "<equations: " + str(len(value.strip().splitlines())) + " lines>"
+            equations.append((name, meta["doc"], value.strip()))
+            continue
         print(f"  {name:<18} {str(value):<28} {meta['doc']}")
+    for name, doc, text in equations:  # in full, after the scalar parameters
+        print(f"\n  {name}: {doc}")
+        print("\n".join("      " + line for line in text.splitlines()))
+    return 0
+
+
+def _cmd_show(args):
+    from .show import show
+
+    print(show(args.protocol, quick=args.quick, overrides=parse_sets(args.set)))
     return 0
 
 
@@ -230,7 +263,8 @@ def _cmd_figures(args):
     from locallearn.figures import make_figures
 
     make_figures(args.names, quick=args.quick, out=args.out, cache=args.cache,
-                 device=args.device, rerun=args.rerun, jobs=_int_arg("--jobs", args.jobs, lo=1))
+                 device=args.device, rerun=args.rerun, jobs=_int_arg("--jobs", args.jobs, lo=1),
+                 overrides=parse_sets(args.set))
     return 0
 
 
@@ -242,8 +276,13 @@ def main(argv=None):
         if argv and argv[0] == "bench":  # its own options, see bench/run_bench.py
             return _cmd_bench(argv[1:])
         args = build_parser().parse_args(argv)
+        if getattr(args, "plugin", None):
+            from .definitions import load_plugin
+
+            for path in args.plugin:
+                load_plugin(path)
         handler = dict(run=_cmd_run, sweep=_cmd_sweep, figures=_cmd_figures,
-                       params=_cmd_params, list=_cmd_list)[args.command]
+                       params=_cmd_params, show=_cmd_show, list=_cmd_list)[args.command]
         return handler(args)
     except ConfigError as exc:
         print(f"locallearn: error: {exc}", file=sys.stderr)

@@ -34,7 +34,8 @@ import os
 from .errors import ConfigError
 
 __all__ = ["Param", "Definition", "register", "get", "names", "definitions", "load_plugin",
-           "loaded_plugins", "plugin_provenance", "PLUGIN_ENV", "declared_params"]
+           "loaded_plugins", "plugin_provenance", "PLUGIN_ENV", "declared_params", "RegisteredName",
+           "load_env_plugins"]
 
 #: Environment variable listing the loaded plugin files (os.pathsep-separated).
 PLUGIN_ENV = "LOCALLEARN_PLUGINS"
@@ -61,15 +62,14 @@ class Param:
     def meta(self):
         """The field metadata `locallearn.params` uses for parsing and validation."""
         kind = "quantity" if self.unit is not None else "float"
-        return dict(doc=self.doc, unit=self.unit, check=self.check, shape=None, kind=kind)
+        return dict(doc=self.doc, unit=self.unit, check=self.check, shape=None, kind=kind,
+                    default=self.default)
 
     def brian_unit(self):
         """The unit as Brian2 equations write it (``1`` when dimensionless)."""
-        if self.unit is None:
+        if self.unit is None or self.unit.dim.is_dimensionless:
             return "1"
-        from brian2.units.fundamentalunits import get_unit
-
-        return repr(get_unit(self.unit.dim)).replace("^", "**")
+        return self.unit.dim._str_representation(python_code=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +151,24 @@ def declared_params(kind):
         for p in d.params:
             out.setdefault(p.name, p)
     return out
+
+
+class RegisteredName:
+    """Accepted values of a field naming a definition: the names registered under ``kind``
+    when the check runs (so names from plugins loaded later are accepted)."""
+
+    def __init__(self, kind, extra=()):
+        self.kind, self.extra = kind, tuple(extra)
+
+    @property
+    def options(self):
+        return names(self.kind) + self.extra
+
+    def accepts(self, v):
+        return v in self.options
+
+    def describe(self, unit_name=""):
+        return "one of " + ", ".join(repr(o) for o in self.options) + " (or a plugin's rule)"
 
 
 def load_plugin(path):

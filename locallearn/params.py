@@ -102,7 +102,11 @@ def param(default, doc, unit=None, check=None, shape=None, kind=None):
         (``("N", "J")``); ``None`` entries accept any size.
     kind : str, optional
         One of ``quantity``, ``float``, ``int``, ``bool``, ``str``, ``array``, ``list``; inferred from
-        the default when omitted.
+        the default when omitted. ``params`` declares a dict of *dynamic* parameters: the config
+        class's ``dynamic_params()`` returns {name: metadata} (metadata as `Param.meta` of
+        `locallearn.definitions` gives it, with ``default``), and each name then behaves like a
+        field of the config (``--set NAME=...``, dotted paths, validation, flat JSON keys); the
+        dict holds only the values set.
     """
     if kind is None:
         if shape is not None:
@@ -273,7 +277,10 @@ def field_paths(cfg):
     paths, nested = {}, {}
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
-        if dataclasses.is_dataclass(value):
+        if f.metadata.get("kind") == "params":
+            for name in cfg.dynamic_params():
+                paths.setdefault(name, (f.name, name))
+        elif dataclasses.is_dataclass(value):
             for sub, path in field_paths(value).items():
                 paths[f"{f.name}.{sub}"] = (f.name,) + path
                 if "." not in sub:
@@ -287,9 +294,11 @@ def field_paths(cfg):
 
 
 def _field_meta(cfg, path):
-    obj = cfg
+    obj, parent = cfg, None
     for p in path[:-1]:
-        obj = getattr(obj, p)
+        obj, parent = getattr(obj, p), obj
+    if isinstance(obj, dict):  # a dynamic parameter (kind "params")
+        return parent.dynamic_params()[path[-1]]
     for f in dataclasses.fields(obj):
         if f.name == path[-1]:
             return f.metadata
@@ -300,6 +309,8 @@ def _replace_path(cfg, path, value):
     if len(path) == 1:
         return dataclasses.replace(cfg, **{path[0]: value})
     inner = getattr(cfg, path[0])
+    if isinstance(inner, dict):  # a dynamic parameter (kind "params")
+        return dataclasses.replace(cfg, **{path[0]: dict(inner, **{path[1]: value})})
     return dataclasses.replace(cfg, **{path[0]: _replace_path(inner, path[1:], value)})
 
 
@@ -326,11 +337,19 @@ def apply_overrides(cfg, overrides):
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-def _lookup(root, name):
-    obj = root
-    for p in field_paths(root)[name]:
-        obj = getattr(obj, p)
+def get_path(cfg, path):
+    """The value at ``path`` (a tuple from `field_paths`); a dynamic parameter that was not
+    set gives its declared default."""
+    obj, parent = cfg, None
+    for p in path:
+        if isinstance(obj, dict):
+            return obj.get(p, parent.dynamic_params()[p]["default"])
+        obj, parent = getattr(obj, p), obj
     return obj
+
+
+def _lookup(root, name):
+    return get_path(root, field_paths(root)[name])
 
 
 def validate_config(cfg, _root=None):
@@ -340,51 +359,61 @@ def validate_config(cfg, _root=None):
     resolved anywhere in the root config. Raises `ConfigError` with a one-line message naming the
     first bad parameter.
     """
-    from brian2 import Quantity
-
     root = cfg if _root is None else _root
     nested = [f for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
     for f in nested:
         validate_config(getattr(cfg, f.name), root)
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
-        if dataclasses.is_dataclass(value):
+        if dataclasses.is_dataclass(value) or not f.metadata:
             continue
-        meta = f.metadata
-        if not meta:
-            continue
-        kind, unit, check = meta["kind"], meta["unit"], meta["check"]
-        if kind in ("quantity", "float", "int"):
-            number = float(value / unit) if (kind == "quantity" and unit is not None
-                                             and isinstance(value, Quantity)) else float(value)
-            if not math.isfinite(number):
-                raise ConfigError(f.name, f"must be finite, got {format_value(meta, value)}")
-            if check is not None and not check.accepts(number):
-                raise ConfigError(f.name, f"must be {check.describe(_unit_name(unit))}, got "
-                                  f"{format_value(meta, value)}")
-        elif kind == "str" and check is not None and not check.accepts(value):
-            raise ConfigError(f.name, f"must be {check.describe()}, got {value!r}")
-        elif kind == "array" and value is not None:
-            arr = np.asarray(value)
-            if not np.all(np.isfinite(arr)):
-                raise ConfigError(f.name, "must contain only finite numbers")
-            if meta["shape"] is not None:
-                want = tuple(int(_lookup(root, d)) if isinstance(d, str) else d
-                             for d in meta["shape"])
-                ok = arr.ndim == len(want) and all(w is None or w == a
-                                                   for w, a in zip(want, arr.shape))
-                if not ok:
-                    names = "x".join(str(s) for s in meta["shape"])
-                    sizes = "x".join(str(w) for w in want)
-                    raise ConfigError(f.name, f"must have shape {names} = {sizes}, got "
-                                      f"{'x'.join(map(str, arr.shape)) or 'a scalar'}")
-        elif kind == "list" and check is not None:
-            for v in value:
-                if not check.accepts(v):
-                    raise ConfigError(f.name, f"entries must be {check.describe()}, got {v!r}")
+        if f.metadata["kind"] == "params":
+            declared = cfg.dynamic_params()
+            for name, v in value.items():
+                if name not in declared:
+                    raise ConfigError(name, "unknown parameter: no registered rule declares it "
+                                      "(load its plugin with --plugin FILE.py)")
+                _check_value(name, declared[name], v, root)
+        else:
+            _check_value(f.name, f.metadata, value, root)
     if hasattr(cfg, "check"):
         cfg.check()
     return cfg
+
+
+def _check_value(name, meta, value, root):
+    """Raise `ConfigError` naming ``name`` if ``value`` breaks its declaration ``meta``."""
+    from brian2 import Quantity
+
+    kind, unit, check = meta["kind"], meta["unit"], meta["check"]
+    if kind in ("quantity", "float", "int"):
+        number = float(value / unit) if (kind == "quantity" and unit is not None
+                                         and isinstance(value, Quantity)) else float(value)
+        if not math.isfinite(number):
+            raise ConfigError(name, f"must be finite, got {format_value(meta, value)}")
+        if check is not None and not check.accepts(number):
+            raise ConfigError(name, f"must be {check.describe(_unit_name(unit))}, got "
+                              f"{format_value(meta, value)}")
+    elif kind == "str" and check is not None and not check.accepts(value):
+        raise ConfigError(name, f"must be {check.describe()}, got {value!r}")
+    elif kind == "array" and value is not None:
+        arr = np.asarray(value)
+        if not np.all(np.isfinite(arr)):
+            raise ConfigError(name, "must contain only finite numbers")
+        if meta["shape"] is not None:
+            want = tuple(int(_lookup(root, d)) if isinstance(d, str) else d
+                         for d in meta["shape"])
+            ok = arr.ndim == len(want) and all(w is None or w == a
+                                               for w, a in zip(want, arr.shape))
+            if not ok:
+                names = "x".join(str(s) for s in meta["shape"])
+                sizes = "x".join(str(w) for w in want)
+                raise ConfigError(name, f"must have shape {names} = {sizes}, got "
+                                  f"{'x'.join(map(str, arr.shape)) or 'a scalar'}")
+    elif kind == "list" and check is not None:
+        for v in value:
+            if not check.accepts(v):
+                raise ConfigError(name, f"entries must be {check.describe()}, got {v!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,15 +438,27 @@ def config_to_dict(cfg):
     out = {}
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
-        out[f.name] = config_to_dict(value) if dataclasses.is_dataclass(value) \
-            else format_value(f.metadata, value)
+        if f.metadata.get("kind") == "params":  # dynamic parameters: flat keys, sorted
+            declared = cfg.dynamic_params()
+            for name in sorted(value):
+                out[name] = format_value(declared.get(name), value[name])
+        else:
+            out[f.name] = config_to_dict(value) if dataclasses.is_dataclass(value) \
+                else format_value(f.metadata, value)
     return out
 
 
 def config_from_dict(cls_or_cfg, data):
     """Inverse of :func:`config_to_dict`: build a config of the given class (or template)."""
     cfg = cls_or_cfg() if isinstance(cls_or_cfg, type) else cls_or_cfg
+    fields = {f.name for f in dataclasses.fields(cfg)}
     for f in dataclasses.fields(cfg):
+        if f.metadata.get("kind") == "params":
+            declared = cfg.dynamic_params()
+            dyn = {k: parse_value(k, declared[k], v) for k, v in data.items()
+                   if k in declared and k not in fields}
+            cfg = dataclasses.replace(cfg, **{f.name: dict(getattr(cfg, f.name), **dyn)})
+            continue
         if f.name not in data:
             continue
         value = getattr(cfg, f.name)

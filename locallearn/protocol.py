@@ -53,8 +53,9 @@ class Protocol:
     #: optional: a custom executor replacing the build/run/collect cycle (multi-run protocols)
     execute: Optional[Callable] = None
     #: config keys (dotted for nested fields) whose values reach a compiled network through
-    #: run_args, so sweeping them needs no rebuild (see `locallearn.sweep`)
-    runtime_keys: tuple = ()
+    #: run_args, so sweeping them needs no rebuild (see `locallearn.sweep`); a tuple, or a
+    #: function of the config returning one (keys that depend on the rules in effect)
+    runtime_keys: object = ()
     #: optional: rerun hooks (run_args, final_state, merge, divergence) for segmented runs and
     #: compile-once sweeps, see `locallearn.execution`
     rerun: Optional[object] = None
@@ -64,8 +65,10 @@ class Protocol:
 
 
 def _registry():
+    from locallearn.definitions import load_env_plugins
     from locallearn.protocols import PROTOCOLS
 
+    load_env_plugins()  # a worker process loads the plugins its parent loaded
     return PROTOCOLS
 
 
@@ -121,8 +124,10 @@ def metadata(device, seed, threads=0):
     import scipy
 
     from locallearn import __version__
+    from locallearn.definitions import plugin_provenance
 
     return dict(seed=seed, device=device, threads=threads, locallearn=__version__,
+                plugins=plugin_provenance(),
                 git_revision=_git_revision(), python=platform.python_version(),
                 brian2=brian2.__version__, numpy=numpy.__version__, scipy=scipy.__version__,
                 pandas=pandas.__version__, platform=platform.platform(),
@@ -346,11 +351,29 @@ def resume_run(out, report=True, after_segment=None):
         saved = json.load(fh)
     if saved.get("status") != "running" and not os.path.isdir(os.path.join(out, "checkpoints")):
         raise ConfigError("--resume", f"{out} holds a finished run; nothing to resume")
+    _reload_plugins(saved.get("plugins", []))
     proto = get_protocol(saved["protocol"])
     cfg = params.config_from_dict(proto.config_class, saved)
     return run_protocol(proto.name, cfg=cfg, device=saved["device"], seed=int(saved["seed"]),
                         out=out, threads=int(saved.get("threads", 0)), report=report,
                         resume=True, after_segment=after_segment)
+
+
+def _reload_plugins(provenance):
+    """Load the plugin files a run was started with; `ConfigError` if one is gone or changed."""
+    import hashlib
+
+    from .definitions import load_plugin
+
+    for item in provenance:
+        path = item["path"]
+        if not os.path.isfile(path):
+            raise ConfigError("--resume", f"the run used the plugin {path}, which is gone")
+        with open(path, "rb") as fh:
+            if hashlib.sha256(fh.read()).hexdigest() != item["sha256"]:
+                raise ConfigError("--resume", f"the plugin {path} changed since the run "
+                                  "started; restore it or start a new run")
+        load_plugin(path)
 
 
 def python_executable():

@@ -60,7 +60,8 @@ def structure_key(proto, cfg):
     """What must be equal for two configurations to share a build: the resolved configuration
     without the protocol's runtime keys."""
     d = params.config_to_dict(resolved(cfg))
-    for key in proto.runtime_keys:
+    keys = proto.runtime_keys(cfg) if callable(proto.runtime_keys) else proto.runtime_keys
+    for key in keys:
         node = d
         parts = key.split(".")
         for p in parts[:-1]:

@@ -16,7 +16,9 @@ weight_scale
 decoding_nrmse
     NRMSE of x decoded by the network's own decoder D = -F^+ W in the test phase.
 balance_correlation
-    mean over neurons of corr((F x)_i, (W r)_i) in the test phase (target: near -1).
+    mean over neurons of corr(drive_ff_i, (W r)_i) in the test phase (target: near -1), from the
+    network's recorded feedforward drive and filtered trains (``arrays.npz``: ``V``, ``drive_ff``,
+    ``drive_rec``, ``t_drive``); ``membrane_residual_rms``/``_ok`` check V = drive_ff + W r.
 rate_hz, cv_isi, fano_factor, multi_spike_fraction
     spike statistics (test phase; Fano over repeated trials of one frozen command).
 """
@@ -32,11 +34,13 @@ from locallearn.params import param, Range
 from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
-                            optimal_fast_weights, command_sigma)
+                            command_sigma)
 from locallearn.protocols import balanced
-from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan, build_balanced,
-                                collect_balanced, make_schedule, check_phases, spike_metrics,
-                                weight_curve, drives, test_window, sample_rows)
+from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
+                                           build_balanced, collect_balanced, make_schedule,
+                                           check_phases, drive_check, filtered_trains,
+                                           reconstruction_check, recorded, sample_rows,
+                                           spike_metrics, test_window, weight_curve)
 
 __all__ = ["AutoencoderConfig", "PROTOCOL", "prepare", "analyse"]
 
@@ -81,7 +85,8 @@ def prepare(cfg, seed):
     return BalancedPlan(schedule=make_schedule(cfg), F=F, A=A,
                         sigma_c=command_sigma(A, tau_c, cfg.x_std), tau_c=tau_c,
                         weights_dt=float(cfg.weights_dt / second),
-                        populations=[PopulationPlan(name="net", model=m, W_fast0=W0)])
+                        populations=[PopulationPlan(name="net", model=m, W_fast0=W0,
+                                                    record_drives=True)])
 
 
 def build(cfg, plan):
@@ -96,7 +101,7 @@ def collect(cfg, plan, built):
 
 def _window_traces(plan, pp, raw_pop, x, start, stop, W, phase, every):
     """Input and decoded output on [start, stop) sampled every ``every`` steps (tidy)."""
-    _, _, r = drives(plan, pp, raw_pop, x, start, stop, W)
+    r = filtered_trains(plan, pp, raw_pop, start, stop)
     D = weights.implied_decoder(W, plan.F)
     xhat = r @ D.T
     rows = sample_rows(stop - start, every)
@@ -117,7 +122,7 @@ def analyse(cfg, plan, raw):
     sch = plan.schedule
     raw_pop = raw["pops"][pp.name]
     W0, W = pp.W_fast0, raw_pop["W_fast_final"]
-    W_opt = optimal_fast_weights(plan.F, m.mu)
+    W_opt = m.fast_definition().target_weights(plan.F, m.mu)
     metrics = {}
     d0, s0 = weights.scale_invariant_distance(W0, W_opt)
     d1, s1 = weights.scale_invariant_distance(W, W_opt)
@@ -130,19 +135,32 @@ def analyse(cfg, plan, raw):
     metrics["time_to_distance_0.05_s"] = float(below.time.iloc[0] - sch.learn_start) \
         if len(below) else float("nan")
 
-    # --- test phase: decoding and balance ---
+    # --- test phase: decoding (filtered spike trains) ---
     x = raw["x"]
     start, stop = test_window(plan, m.N)
-    ff, rec, r = drives(plan, pp, raw_pop, x, start, stop, W)
+    r = filtered_trains(plan, pp, raw_pop, start, stop)
     D = weights.implied_decoder(W, plan.F)
     xt = x[start:stop]
     eps = errors.decoding_error(xt, r @ D.T)
     D_ls = errors.least_squares_decoder(r, xt)
-    corr = balance.drive_correlation(ff, rec)
     xhat_FT = r @ plan.F  # decoder D = F^T (the paper's optimal decoder)
-    proj = -(xhat_FT @ plan.F.T)  # -F_i . x_hat
-    rows = sample_rows(stop - start, max(1, (stop - start) // 2000))
-    slope, intercept, r2 = balance.linear_fit(proj[rows], rec[rows])
+    metrics.update(decoding_eps=eps, decoding_nrmse=float(np.sqrt(eps)),
+                   decoding_nrmse_FT=errors.nrmse(xt, xhat_FT),
+                   decoding_nrmse_ls=errors.nrmse(xt, r @ D_ls.T))
+
+    # --- test phase: balance from what the network recorded (V, drive_ff, r) ---
+    rec = recorded(plan, raw_pop, start, stop)
+    corr, drive_rec, check = drive_check(rec, W, m.sigma_V)
+    rows_rec = rec["steps"] - start
+    proj = -((rec["r"] @ plan.F) @ plan.F.T)  # -F_i . x_hat with x_hat = F^T r
+    srows = sample_rows(len(rows_rec), max(1, len(rows_rec) // 2000))
+    slope, intercept, r2 = balance.linear_fit(proj[srows], drive_rec[srows])
+    metrics.update(balance_correlation=float(np.nanmean(corr)), fig1d_slope=slope, fig1d_r2=r2,
+                   membrane_var=float(np.mean(np.var(rec["V"], axis=0))), **check)
+    # the E/I split needs per-step input increments, which the network does not record: they
+    # are reconstructed from the command (dt F c) and the spikes (W o), and the reconstruction
+    # is checked against the recorded feedforward drive (F x of the default equations)
+    metrics.update(reconstruction_check(xt[rows_rec] @ plan.F.T, rec["drive_ff"]))
     decay = 1.0 - float(m.lam / Hz) * sch.dt
     o = np.zeros((stop - start, m.N))
     st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
@@ -150,14 +168,8 @@ def analyse(cfg, plan, raw):
     np.add.at(o, (st[sel] - start, si[sel]), 1.0)
     ei_corr, ei_imb = balance.ei_balance(sch.dt * raw["c"][start:stop] @ plan.F.T, o @ W.T,
                                          decay)
-    metrics.update(decoding_eps=eps, decoding_nrmse=float(np.sqrt(eps)),
-                   decoding_nrmse_FT=errors.nrmse(xt, xhat_FT),
-                   decoding_nrmse_ls=errors.nrmse(xt, r @ D_ls.T),
-                   balance_correlation=float(np.nanmean(corr)),
-                   ei_correlation=float(np.nanmean(ei_corr)),
-                   ei_imbalance=float(np.nanmean(ei_imb)),
-                   fig1d_slope=slope, fig1d_r2=r2,
-                   membrane_var=float(np.mean(np.var(ff + rec, axis=0))))
+    metrics.update(ei_correlation=float(np.nanmean(ei_corr)),
+                   ei_imbalance=float(np.nanmean(ei_imb)))
     sm, neuron_table = spike_metrics(plan, pp, raw_pop)
     metrics.update(sm)
     neuron_table["balance_correlation"] = corr
@@ -169,16 +181,18 @@ def analyse(cfg, plan, raw):
     tr_b, ra_b = _window_traces(plan, pp, raw_pop, x, 0, b_stop, W0, "before", every)
     tr_a, ra_a = _window_traces(plan, pp, raw_pop, x, start, min(stop, start + win), W,
                                 "after", every)
-    srows = sample_rows(stop - start, max(1, (stop - start) * m.N // 20000))
+    srows = sample_rows(len(rows_rec), max(1, len(rows_rec) * m.N // 20000))
     scatter = pd.DataFrame(dict(
-        time=np.repeat((start + srows) * sch.dt, m.N),
+        time=np.repeat(rec["steps"][srows] * sch.dt, m.N),
         neuron=np.tile(np.arange(m.N), len(srows)),
-        projected_output=proj[srows].ravel(), recurrent_input=rec[srows].ravel()))
+        projected_output=proj[srows].ravel(), recurrent_input=drive_rec[srows].ravel()))
     tables = dict(weights=curve, neurons=neuron_table,
                   traces=pd.concat([tr_b, tr_a], ignore_index=True),
                   raster=pd.concat([ra_b, ra_a], ignore_index=True), scatter=scatter)
     arrays = dict(F=plan.F, W_initial=W0, W_final=W, W_opt=W_opt,
-                  spike_steps=raw_pop["spike_steps"], spike_i=raw_pop["spike_i"])
+                  spike_steps=raw_pop["spike_steps"], spike_i=raw_pop["spike_i"],
+                  V=rec["V"], drive_ff=rec["drive_ff"], drive_rec=drive_rec,
+                  t_drive=rec["steps"] * sch.dt)
     if "W_fast_t" in raw_pop:
         arrays.update(W_t=raw_pop["W_fast_t"], t_weights=raw_pop["t_weights"])
     return RunResult(protocol="autoencoder", config={}, metrics=metrics, tables=tables,
@@ -188,5 +202,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
-    rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
+    rerun=balanced, runtime_keys=balanced.runtime_keys,
     object_fields=balanced.OBJECT_FIELDS)

@@ -17,24 +17,27 @@ fano       next fano_trials * fano_trial    command frozen: repeated trials of o
 import dataclasses
 
 import numpy as np
-import pandas as pd
-from brian2 import second, ms, Hz
+from brian2 import Hz, Quantity, ms, second
 
-from locallearn.analysis import balance, errors, spikes, weights
+from locallearn.analysis import spikes
 from locallearn.errors import ConfigError
 from locallearn.params import param, POSITIVE, NONNEGATIVE, Range
-from locallearn.models.spiking import (PER_NEURON_PARAMS, blocks_from_values,
-                                       build_population, build_target, population_values,
+from locallearn.models.spiking import (BASE_PER_NEURON, blocks_from_values, build_population,
+                                       build_target, population_values, rule_params,
                                        target_values, variable_views)
+from locallearn.protocols.balanced_analysis import *  # noqa: F401,F403  (re-exported)
+from locallearn.protocols.balanced_analysis import __all__ as _analysis_all
 
 __all__ = ["BalancedPhases", "Schedule", "PopulationPlan", "BalancedPlan", "make_schedule",
-           "check_phases", "build_balanced", "collect_balanced", "analyse_population",
-           "MAX_ANALYSIS_ENTRIES"]
+           "check_phases", "build_balanced", "collect_balanced", "runtime_keys",
+           "drive_interval"] + list(_analysis_all)
 
-#: Largest (time steps x neurons) array the test-phase analysis materialises (memory bound).
-MAX_ANALYSIS_ENTRIES = 20_000_000
 #: Largest number of weight values kept in snapshots (snapshots x synapses).
 MAX_SNAPSHOT_ENTRIES = 20_000_000
+#: Largest number of values the drive recordings (V, drive_ff, r) keep over a whole run.
+MAX_DRIVE_ENTRIES = 12_000_000
+#: The neuron variables a population records for its balance metrics (arrays ``rec_*``).
+DRIVE_VARIABLES = ("V", "drive_ff", "r")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -140,6 +143,7 @@ class PopulationPlan:
     slow: bool = False
     readout: bool = False
     learn: bool = True
+    record_drives: bool = False
 
 
 @dataclasses.dataclass
@@ -166,9 +170,12 @@ class Built:
     monitors: dict
 
 
-def _plastic(model):
-    m = model.resolved()
-    return m.fast_rule != "fixed" or m.fast_model != "w : 1"
+def drive_interval(plan, pp):
+    """Recording interval (s) of a population's drives: every step unless the whole run would
+    exceed `MAX_DRIVE_ENTRIES` values, then every k-th step."""
+    steps = plan.schedule.end / plan.schedule.dt
+    k = int(np.ceil(steps * pp.model.N * len(DRIVE_VARIABLES) / MAX_DRIVE_ENTRIES))
+    return plan.schedule.dt * max(1, k)
 
 
 def snapshot_interval(plan, pp):
@@ -192,10 +199,10 @@ def replica_groups(populations):
 
     groups = {}
     for pp in populations:
-        blank = dataclasses.replace(pp.model.resolved(),
-                                    **{v: getattr(type(pp.model)(), v) for v in PER_NEURON_PARAMS})
+        blank = dataclasses.replace(pp.model.resolved(), rule_params={},
+                                    **{v: getattr(type(pp.model)(), v) for v in BASE_PER_NEURON})
         key = (repr(config_to_dict(blank)), pp.slow, pp.readout, pp.learn)
-        if pp.readout:
+        if pp.readout or pp.record_drives:
             key += (pp.name,)  # a readout population is always alone
         groups.setdefault(key, []).append(pp)
     out = []
@@ -240,14 +247,21 @@ def build_balanced(cfg, plan):
         if head.learn:
             wdt = snapshot_interval(plan, head) * second
             n_syn = R * N * N
-            if _plastic(head.model):
-                monitors[f"{gname}/W_fast"] = StateMonitor(pop.fast, "w",
+            fast_rule = head.model.fast_definition()
+            if fast_rule.plastic:
+                monitors[f"{gname}/W_fast"] = StateMonitor(pop.fast, fast_rule.weight,
                                                            record=np.arange(n_syn), dt=wdt)
                 objects.append(monitors[f"{gname}/W_fast"])
             if head.slow:
-                monitors[f"{gname}/W_slow"] = StateMonitor(pop.slow, "w_s",
-                                                           record=np.arange(n_syn), dt=wdt)
+                monitors[f"{gname}/W_slow"] = StateMonitor(
+                    pop.slow, head.model.slow_definition().weight, record=np.arange(n_syn),
+                    dt=wdt)
                 objects.append(monitors[f"{gname}/W_slow"])
+        if head.record_drives:
+            monitors[f"{gname}/drives"] = StateMonitor(pop.neurons, list(DRIVE_VARIABLES),
+                                                       record=True,
+                                                       dt=drive_interval(plan, head) * second)
+            objects.append(monitors[f"{gname}/drives"])
     return Built(objects=objects, duration=sch.end * second, target=target, pops=pops,
                  monitors=monitors)
 
@@ -267,8 +281,9 @@ def collect_balanced(cfg, plan, built):
         V = np.asarray(pop.neurons.V_[:])
         per = [dict(spike_steps=steps[idx // N == k], spike_i=idx[idx // N == k] % N,
                     V_final=V[k * N:(k + 1) * N].copy()) for k in range(R)]
-        for var, key in (("w", "W_fast"), ("w_s", "W_slow")):
-            syn = pop.fast if var == "w" else pop.slow
+        head = members[0].model
+        for syn, var, key in ((pop.fast, head.fast_definition().weight, "W_fast"),
+                              (pop.slow, head.slow_definition().weight, "W_slow")):
             if syn is None or var not in syn.variables:
                 continue
             final = blocks_from_values(np.asarray(getattr(syn, var + "_")[:]), N, R)
@@ -281,74 +296,14 @@ def collect_balanced(cfg, plan, built):
                 if snap_mon is not None:
                     per[k][f"{key}_t"] = snaps[k].copy()
                     per[k]["t_weights"] = np.asarray(snap_mon.t_).copy()
+        dm = built.monitors.get(f"{gname}/drives")
+        if dm is not None:  # a population that records drives has no replicas
+            per[0]["t_rec"] = np.asarray(dm.t_).copy()
+            for var in DRIVE_VARIABLES:
+                per[0][f"rec_{var}"] = np.asarray(getattr(dm, var + "_")).T.copy()
         for pp, d in zip(members, per):
             raw["pops"][pp.name] = d
     return raw
-
-
-# ============================================================================================
-# Analysis of one population (pure NumPy on the raw arrays)
-# ============================================================================================
-def test_window(plan, N):
-    """(start, stop) steps of the analysed part of the test phase (memory-bounded)."""
-    sch = plan.schedule
-    start, stop = sch.step(sch.learn_end), sch.step(sch.test_end)
-    max_steps = max(1000, MAX_ANALYSIS_ENTRIES // max(N, 1))
-    return start, min(stop, start + max_steps)
-
-
-def drives(plan, pp, raw_pop, x, start, stop, W):
-    """Feedforward drive F x, recurrent drive W r and the filtered trains r on [start, stop)."""
-    lam = float(pp.model.lam / Hz)
-    decay = 1.0 - lam * plan.schedule.dt
-    r = spikes.filtered_spike_trains(raw_pop["spike_steps"], raw_pop["spike_i"], pp.model.N,
-                                     start, stop, decay)
-    return x[start:stop] @ plan.F.T, r @ W.T, r
-
-
-def spike_metrics(plan, pp, raw_pop):
-    """Rates, CV of ISI, Fano factor, multi-spike fraction (dict of metrics, per-neuron table)."""
-    sch = plan.schedule
-    N = pp.model.N
-    st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
-    t0, t1 = sch.step(sch.learn_end), sch.step(sch.test_end)
-    sel = (st >= t0) & (st < t1)
-    rates = spikes.firing_rates(si[sel], N, (t1 - t0) * sch.dt)
-    cv = spikes.isi_cv(st[sel] * sch.dt, si[sel], N)
-    learn_sel = (st >= sch.step(sch.learn_start)) & (st < t0)
-    learn_dur = sch.learn_end - sch.learn_start
-    out = dict(rate_hz=float(rates.mean()),
-               rate_learning_hz=float(np.sum(learn_sel) / N / learn_dur) if learn_dur > 0
-               else float("nan"),
-               cv_isi=float(np.nanmean(cv)) if np.any(np.isfinite(cv)) else float("nan"),
-               multi_spike_fraction=spikes.multi_spike_fraction(st),
-               multi_spike_fraction_test=spikes.multi_spike_fraction(st[sel]),
-               n_spikes=int(st.size))
-    fano = np.full(N, np.nan)
-    if sch.fano_trials >= 3:
-        w = sch.step(sch.fano_trial)
-        counts = spikes.window_counts(st, si, N, sch.step(sch.test_end), w, sch.fano_trials)
-        fano = spikes.fano_factor(counts[1:])  # the first trial holds the transient
-        out["fano_factor"] = float(np.nanmean(fano)) if np.any(np.isfinite(fano)) \
-            else float("nan")
-    table = pd.DataFrame(dict(neuron=np.arange(N), rate_hz=rates, cv_isi=cv, fano_factor=fano))
-    return out, table
-
-
-def weight_curve(plan, pp, raw_pop, W_opt, key="W_fast_t"):
-    """Distance of each weight snapshot to ``W_opt``: tidy table (time, distance, scale, rel)."""
-    if key not in raw_pop:
-        return pd.DataFrame(columns=["time", "distance", "scale", "rel_distance"])
-    stack = raw_pop[key]
-    dist, s = weights.scale_invariant_distance(stack, W_opt)
-    rel = np.linalg.norm(stack - W_opt, axis=(1, 2)) / np.linalg.norm(W_opt)
-    return pd.DataFrame(dict(time=raw_pop["t_weights"], distance=dist, scale=s,
-                             rel_distance=rel))
-
-
-def sample_rows(n, every):
-    """Indices 0, every, 2 every, ... below n."""
-    return np.arange(0, n, max(1, int(every)))
 
 
 # ============================================================================================
@@ -372,28 +327,40 @@ def run_args(cfg, plan, built, state=None, t_offset=0.0):
         vals = population_values([pp.model for pp in members], plan.F,
                                  [pp.W_fast0 for pp in members], W_slow0, t_offset)
         if state is not None:
-            vals[("neurons", "V")] = state[f"{gname}/V"]
-            vals[("neurons", "r")] = state[f"{gname}/r"]
-            if f"{gname}/w" in state:
-                vals[("fast", "w")] = state[f"{gname}/w"]
-            if f"{gname}/w_s" in state:
-                vals[("slow", "w_s")] = state[f"{gname}/w_s"] * Hz
+            for attr, var in _state_variables(pop):
+                value = state[f"{gname}/{attr}.{var}"]
+                dim = getattr(pop, attr).variables[var].dim
+                vals[(attr, var)] = value if dim.is_dimensionless else Quantity(value, dim=dim)
         views.update(variable_views(pop, vals))
     return views
 
 
+def _state_variables(pop):
+    """(attribute, variable) of every dynamic state variable of a population: the neurons' and
+    the fast and slow synapses' variables that are neither constant nor read-only (whatever the
+    equations define, so an edited model keeps all its state across segments)."""
+    from brian2.core.variables import ArrayVariable
+
+    for attr in ("neurons", "fast", "slow"):
+        obj = getattr(pop, attr)
+        if obj is None:
+            continue
+        for name, v in obj.variables.items():
+            if (isinstance(v, ArrayVariable) and not name.startswith("_") and not v.constant
+                    and not v.read_only and not v.scalar and v.owner is not None
+                    and v.owner.name == obj.name):
+                yield attr, name
+
+
 def final_state(built):
-    """The dynamic state at the end of a run (plain arrays keyed 'group/variable'): x, c of the
-    target; V, r, fast and slow weights of every population group."""
+    """The dynamic state at the end of a run (plain arrays in SI units keyed 'group/variable'):
+    x, c of the target; every dynamic state variable of each population group's neurons and
+    synapses (keys 'GROUP/neurons.V', 'GROUP/fast.w', ...)."""
     g = built.target.group
     out = {"target/x": np.asarray(g.x_[:]).copy(), "target/c": np.asarray(g.c_[:]).copy()}
     for gname, (pop, _) in built.pops.items():
-        out[f"{gname}/V"] = np.asarray(pop.neurons.V_[:]).copy()
-        out[f"{gname}/r"] = np.asarray(pop.neurons.r_[:]).copy()
-        if "w" in pop.fast.variables:
-            out[f"{gname}/w"] = np.asarray(pop.fast.w_[:]).copy()
-        if pop.slow is not None:
-            out[f"{gname}/w_s"] = np.asarray(pop.slow.w_s_[:]).copy()
+        for attr, var in _state_variables(pop):
+            out[f"{gname}/{attr}.{var}"] = np.asarray(getattr(getattr(pop, attr), var + "_")[:]).copy()
     return out
 
 
@@ -411,11 +378,11 @@ def merge(cfg, plan, raws, offsets):
         for key in parts[-1]:
             if key.endswith("_final"):
                 d[key] = parts[-1][key]
-            elif key.endswith("_t"):
+            elif key.endswith("_t") or key.startswith("rec_"):
                 d[key] = np.concatenate([p[key] for p in parts])
-        if "t_weights" in parts[0]:
-            d["t_weights"] = np.concatenate([p["t_weights"] + o * dt
-                                             for p, o in zip(parts, offsets)])
+        for tkey in ("t_weights", "t_rec"):
+            if tkey in parts[0]:
+                d[tkey] = np.concatenate([p[tkey] + o * dt for p, o in zip(parts, offsets)])
         out["pops"][name] = d
     return out
 
@@ -425,9 +392,15 @@ OBJECT_FIELDS = dict(neurons=("neuron_eqs", "threshold", "reset", "schedule_code
                      fast=("fast_model", "fast_on_pre"), wta=("wta_model",),
                      target=("target_eqs",), slow=("slow_model",))
 
-#: Config keys that reach the compiled network through `run_args` (no rebuild in sweeps).
-RUNTIME_KEYS = tuple(f"model.{p}" for p in PER_NEURON_PARAMS) + (
-    "x_std", "W0_diag", "W0_spread", "F", "W_init", "W_fast_init", "W_slow_init", "A", "system")
+#: Protocol keys that reach the compiled network through `run_args` (no rebuild in sweeps).
+RUNTIME_KEYS = ("x_std", "W0_diag", "W0_spread", "F", "W_init", "W_fast_init", "W_slow_init",
+                "A", "system")
+
+
+def runtime_keys(cfg):
+    """Config keys that reach the compiled network through `run_args` (no rebuild in sweeps):
+    the per-neuron values (K, sigma_V and every rule's parameters) and `RUNTIME_KEYS`."""
+    return tuple(f"model.{p}" for p in BASE_PER_NEURON + tuple(rule_params())) + RUNTIME_KEYS
 
 #: Mean population rate (Hz) above which a run counts as diverged.
 MAX_POPULATION_RATE = 1000.0

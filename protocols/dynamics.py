@@ -50,8 +50,8 @@ from locallearn.models.spiking import (SpikingModel, command_sigma, feedforward_
 from locallearn.protocols import balanced
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, check_phases, collect_balanced,
-                                           make_schedule, sample_rows, spike_metrics,
-                                           weight_curve)
+                                           drive_check, make_schedule, reconstruction_check,
+                                           recorded, sample_rows, spike_metrics, weight_curve)
 
 __all__ = ["DynamicsConfig", "SYSTEMS", "PROTOCOL", "prepare", "analyse", "normalize"]
 
@@ -83,8 +83,9 @@ def _dynamics_model():
     the rule runs away (measured: a 4-D system diverged, J = 3 and the canonical system did not
     learn); with it, all six test systems learned (see the issue notes and README).
     """
-    return SpikingModel(N=40, J=2, lam=10 * Hz, mu=0.05, beta=0.54, K=100 * Hz,
-                        eta_s=5 * Hz ** 2, eta_f=0.04, sigma_V=0.01, fast_rule="bd2015_clip")
+    return SpikingModel(N=40, J=2, lam=10 * Hz, mu=0.05, K=100 * Hz, sigma_V=0.01,
+                        fast_rule="bd2015_clip",
+                        rule_params=dict(beta=0.54, eta_s=5 * Hz ** 2, eta_f=0.04))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -178,8 +179,8 @@ def prepare(cfg, seed):
     F = np.asarray(cfg.F, float) if cfg.F is not None else feedforward_weights(m.N, m.J, rng)
     if cfg.W_fast_init is not None:
         Wf0 = np.asarray(cfg.W_fast_init, float)
-    elif m.fast_rule == "fixed":
-        Wf0 = optimal_fast_weights(F, m.mu)
+    elif not m.fast_definition().plastic:
+        Wf0 = m.fast_definition().target_weights(F, m.mu)
     else:
         Wf0 = initial_fast_weights(m.N, rng, cfg.W0_diag, cfg.W0_spread)
     Ws0 = np.asarray(cfg.W_slow_init, float) if cfg.W_slow_init is not None \
@@ -191,10 +192,10 @@ def prepare(cfg, seed):
     sch = make_schedule(cfg, t_fast=float(cfg.t_fast / second), probe_every=pe or None,
                         probe_len=float(cfg.probe_len / second))
     pops = [PopulationPlan(name="learner", model=m, W_fast0=Wf0, W_slow0=Ws0, slow=True,
-                           readout=True)]
+                           readout=True, record_drives=True)]
     if cfg.references:
-        ref_model = dataclasses.replace(m, fast_rule="fixed", fast_model="", fast_on_pre="",
-                                        K=0 * Hz, eta_s=0 * Hz ** 2).resolved()
+        ref_model = m.with_params(fast_rule="fixed", fast_model="", fast_on_pre="", K=0 * Hz,
+                                  eta_s=0 * Hz ** 2).resolved()
         Wf_opt = optimal_fast_weights(F, m.mu)
         pops += [PopulationPlan(name="ideal", model=ref_model, W_fast0=Wf_opt,
                                 W_slow0=optimal_slow_weights(F, A, lam), slow=True, learn=False),
@@ -224,6 +225,11 @@ def _rates(plan, raw_pop, N, a, b):
                                         decay)
 
 
+#: Columns of the balance table (one row per window).
+BALANCE_COLUMNS = ("balance_correlation", "ei_correlation", "ei_imbalance",
+                   "reconstruction_error", "reconstruction_ok")
+
+
 def _snapshot_at(raw_pop, key, t, default):
     """The weight snapshot ``key`` last taken at or before time ``t`` (s)."""
     if f"{key}_t" not in raw_pop:
@@ -233,8 +239,16 @@ def _snapshot_at(raw_pop, key, t, default):
 
 
 def window_balance(plan, pp, raw, raw_pop, a, b, warm):
-    """Balance in steps [a, b): corr of the feedforward drive (all inputs except the fast jumps,
-    low-passed like V) with the fast recurrent drive W_f r, and the E/I split (spec 6)."""
+    """Balance in steps [a, b) (docs/balanced-spiking.md §6).
+
+    The correlation of the feedforward drive with the fast recurrent drive W_f r comes from what
+    the network recorded (``drive_ff``: every input but the fast jumps, low-passed by the
+    membrane; r), with W_f the snapshot in effect at the window's middle. The E/I split needs the
+    per-step input increments, which are reconstructed from the default equations (command,
+    slow current, error feedback, spikes); the reconstruction is checked against the recorded
+    drive. Returns a dict: balance_correlation, ei_correlation, ei_imbalance,
+    reconstruction_error, reconstruction_ok, and the membrane check of `drive_check`.
+    """
     sch = plan.schedule
     N, lam = pp.model.N, float(pp.model.lam / Hz)
     decay = 1.0 - lam * sch.dt
@@ -255,15 +269,18 @@ def window_balance(plan, pp, raw, raw_pop, a, b, warm):
     current = c @ F.T + (r @ Ws.T if Ws is not None else 0.0)
     current = current + K * k_on[:, None] * ((x - r @ F) @ F.T)
     ff = np.vstack([np.zeros((1, N)), balance.lowpass(sch.dt * current, decay)[:-1]])
-    rec = r @ Wf.T
     o = np.zeros((b - w0, N))
     st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
     sel = (st >= w0) & (st < b)
     np.add.at(o, (st[sel] - w0, si[sel]), 1.0)
     s = a - w0
-    corr = balance.drive_correlation(ff[s:], rec[s:])
     ei_corr, ei_imb = balance.ei_balance(sch.dt * current[s:], o[s:] @ Wf.T, decay)
-    return float(np.nanmean(corr)), float(np.nanmean(ei_corr)), float(np.nanmean(ei_imb))
+    recd = recorded(plan, raw_pop, a, b)
+    corr, _, check = drive_check(recd, Wf, pp.model.sigma_V)
+    check.update(reconstruction_check(ff[recd["steps"] - w0], recd["drive_ff"]))
+    return dict(balance_correlation=float(np.nanmean(corr)),
+                ei_correlation=float(np.nanmean(ei_corr)),
+                ei_imbalance=float(np.nanmean(ei_imb)), **check)
 
 
 def _test_eps(plan, raw, name, N):
@@ -326,21 +343,26 @@ def analyse(cfg, plan, raw):
     for s0 in starts.astype(int):
         if s0 < 0 or s0 + win > sch.step(sch.learn_end):
             continue
-        corr, ei_c, ei_i = window_balance(plan, pp, raw, raw_pop, s0, s0 + win, warm)
+        wb = window_balance(plan, pp, raw, raw_pop, s0, s0 + win, warm)
         rows.append(dict(time=(s0 + win / 2) * sch.dt, phase="learning"
                          if s0 * sch.dt >= sch.learn_start else "fast only",
-                         balance_correlation=corr, ei_correlation=ei_c, ei_imbalance=ei_i))
-    test_corr, test_ei, test_imb = window_balance(plan, pp, raw, raw_pop, a,
-                                                  min(b, a + sch.step(2.0)), warm)
+                         **{k: wb[k] for k in BALANCE_COLUMNS}))
+    test = window_balance(plan, pp, raw, raw_pop, a, min(b, a + sch.step(2.0)), warm)
     rows.append(dict(time=(a + sch.step(1.0)) * sch.dt, phase="test",
-                     balance_correlation=test_corr, ei_correlation=test_ei,
-                     ei_imbalance=test_imb))
+                     **{k: test[k] for k in BALANCE_COLUMNS}))
     bal = pd.DataFrame(rows)
     learning = bal[bal.phase == "learning"]
     metrics.update(balance_correlation=float(learning.balance_correlation.mean())
                    if len(learning) else float("nan"),
-                   balance_correlation_test=test_corr, ei_correlation=test_ei,
-                   ei_imbalance=test_imb)
+                   balance_correlation_test=test["balance_correlation"],
+                   ei_correlation=test["ei_correlation"], ei_imbalance=test["ei_imbalance"],
+                   # the E/I metrics above are the test window's: so is their check; the
+                   # learning windows' checks are in the balance table
+                   reconstruction_error_learning_max=float(learning.reconstruction_error.max())
+                   if len(learning) else float("nan"),
+                   **{k: test[k] for k in ("reconstruction_error", "reconstruction_ok",
+                                           "membrane_residual_rms", "membrane_residual_ok",
+                                           "membrane_residual_tolerance")})
 
     # --- open-loop error over learning time (probe windows) ---
     probe_rows = []
@@ -379,6 +401,9 @@ def analyse(cfg, plan, raw):
     arrays = dict(F=plan.F, A=A, W_slow_final=Ws, W_fast_final=Wf, W_fast_initial=pp.W_fast0,
                   M_hat=weights.mhat(Ws, plan.F), M_target=A + lam * np.eye(A.shape[0]),
                   spike_steps=st, spike_i=si)
+    rec = recorded(plan, raw_pop, a, b)  # the test phase as the network recorded it
+    arrays.update(V=rec["V"], drive_ff=rec["drive_ff"], drive_rec=rec["r"] @ Wf.T,
+                  t_drive=rec["steps"] * sch.dt)
     if "W_slow_t" in raw_pop:
         arrays["t_weights"] = raw_pop["t_weights"]
     return RunResult(protocol="dynamics", config={}, metrics=metrics, tables=tables,
@@ -388,6 +413,6 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced network learns a linear dynamical system dx/dt = Ax + c (Bourdoukan & Deneve 2015, sec. 2)",
-    rerun=balanced, runtime_keys=balanced.RUNTIME_KEYS,
+    rerun=balanced, runtime_keys=balanced.runtime_keys,
     normalize=normalize,
     object_fields=balanced.OBJECT_FIELDS)
