@@ -18,10 +18,10 @@ import dataclasses
 import numpy as np
 from brian2 import Hz
 
-from locallearn.definitions import Definition, Param, register
+from locallearn.definitions import Definition, Param, names, register
 from locallearn.params import NONNEGATIVE
 
-__all__ = ["FastRule", "SlowRule", "ETA_F", "SLOW_MODEL", "FALLBACK_COLOURS"]
+__all__ = ["FastRule", "SlowRule", "ETA_F", "SLOW_MODEL", "FALLBACK_COLOURS", "BUILTIN"]
 
 #: Colours given to rules that name none (plugins, anonymous rules), in order.
 FALLBACK_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
@@ -159,3 +159,6 @@ register(SlowRule(
                   unit=Hz ** 2, check=NONNEGATIVE),),
     doc="dW_s,ij/dt = eta_s (F_i . e) r_j: the error fed back through F times the presynaptic "
         "filtered train (Bourdoukan & Deneve 2015, section 2)."))
+
+#: Names of the built-in fast and slow rules (registered above, before any plugin).
+BUILTIN = names("fast_rule") + names("slow_rule")
