@@ -1,8 +1,10 @@
-"""Balance metrics (spec balanced-spiking section 6, "Balance").
+"""Balance metrics (§6, "Balance").
 
 Inputs are per-step arrays (time, N). In the test phase the membrane potential of neuron i is
-exactly V_i = (F x)_i + (W r)_i plus noise (Euler recursion of spec 4), so the feedforward drive
+exactly V_i = (F x)_i + (W r)_i plus noise (Euler recursion of §4), so the feedforward drive
 (F x)_i and the recurrent drive (W r)_i cancel when the network is balanced.
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Decoding errors (spec balanced-spiking section 6, "Decoding error")."""
+"""Decoding errors (§6, "Decoding error").
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
+"""
 
 import numpy as np
 

@@ -1,7 +1,9 @@
-"""Spike statistics (spec balanced-spiking section 6, "Spikes").
+"""Spike statistics (§6, "Spikes").
 
 Spikes are given as two arrays of equal length: ``steps`` (integer time-step index of each
 spike) and ``idx`` (neuron index). Times in seconds where stated.
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import numpy as np
@@ -77,7 +79,7 @@ def fano_factor(counts, min_mean=0.0):
 
 
 def multi_spike_fraction(steps):
-    """Fraction of time steps holding at least one spike that hold more than one (spec 4)."""
+    """Fraction of time steps holding at least one spike that hold more than one (§4)."""
     steps = np.asarray(steps, np.int64)
     if steps.size == 0:
         return 0.0
@@ -89,7 +91,7 @@ def ping_pong_fraction(times, idx, F, window, cos_max=-0.9):
     """Fraction of spikes followed within ``window`` (s) by a spike of a near-opposite neuron.
 
     Two neurons are near-opposite when the cosine of their feedforward weights F (N x J) is at
-    most ``cos_max`` (spec 7, "ping-pong").
+    most ``cos_max`` (§7, "ping-pong").
     """
     times = np.asarray(times, float)
     idx = np.asarray(idx, np.int64)

@@ -1,4 +1,7 @@
-"""Weight comparisons (spec balanced-spiking section 6, "Weight error" and "Slow weights")."""
+"""Weight comparisons (§6, "Weight error" and "Slow weights").
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
+"""
 
 import numpy as np
 
@@ -9,7 +12,7 @@ __all__ = ["scale_invariant_distance", "relative_distance", "implied_decoder", "
 def scale_invariant_distance(W, W_opt):
     """Scale-invariant distance of W from W_opt, and the scale s (both dimensionless).
 
-    s = <W, W_opt>_F / ||W_opt||_F^2 and dist = ||W - s W_opt||_F^2 / ||W||_F^2 (spec 6), so
+    s = <W, W_opt>_F / ||W_opt||_F^2 and dist = ||W - s W_opt||_F^2 / ||W||_F^2 (§6), so
     dist = 0 for any positive multiple of W_opt and dist = 1 for W orthogonal to it.
     ``W`` may be a stack (..., N, N); then arrays of dist and s are returned.
     """
@@ -40,7 +43,7 @@ def implied_decoder(W, F):
 
 
 def mhat(W_s, F):
-    """M_hat = F^+ W_s F^+T (J x J, units of W_s), the part of W_s the readout sees (spec 6)."""
+    """M_hat = F^+ W_s F^+T (J x J, units of W_s), the part of W_s the readout sees (§6)."""
     Fp = np.linalg.pinv(np.asarray(F, float))
     return Fp @ np.asarray(W_s, float) @ Fp.T
 

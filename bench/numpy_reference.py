@@ -1,8 +1,10 @@
-"""Vectorised NumPy reference of the balanced learner (spec balanced-spiking section 4).
+"""Vectorised NumPy reference of the balanced learner (§4).
 
 The same discrete-time algorithm the Brian2 model integrates (forward Euler, winner-take-all
 with the previous step's excess, fast rule with the pre-jump voltage, slow rule every step), as
 a plain loop over time steps with NumPy arrays: the baseline for the speed benchmark.
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import time

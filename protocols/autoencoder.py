@@ -1,5 +1,5 @@
 """Protocol ``autoencoder``: a balanced spiking autoencoder learns E/I balance (Bourdoukan &
-Denève 2015, section 1 and Fig. 1; spec balanced-spiking sections 1, 2, 4-7).
+Denève 2015, section 1 and Fig. 1; §1, §2, §4-§7).
 
 N LIF neurons (default N = 20, J = 2) encode a smoothed-noise signal x (an Ornstein-Uhlenbeck
 command c leaky-integrated with lambda, generated inside the network so it runs on every device).
@@ -10,9 +10,9 @@ phase (``duration``), a test phase and a repeated-trial phase (see `protocols.ba
 Headline metrics (``metrics.json``)
 -----------------------------------
 weight_distance_initial / _final
-    scale-invariant distance of W to -(F F^T + mu I) (spec 6), before and after learning.
+    scale-invariant distance of W to -(F F^T + mu I) (§6), before and after learning.
 weight_scale
-    the learned scale s (spec 6); beta = 1/2 aims at 1, larger beta gives smaller s (spec 2).
+    the learned scale s (§6); beta = 1/2 aims at 1, larger beta gives smaller s (§2).
 decoding_nrmse
     NRMSE of x decoded by the network's own decoder D = -F^+ W in the test phase.
 balance_correlation
@@ -21,6 +21,8 @@ balance_correlation
     ``drive_rec``, ``t_drive``); ``membrane_residual_rms``/``_ok`` check V = drive_ff + W r.
 rate_hz, cv_isi, fano_factor, multi_spike_fraction
     spike statistics (test phase; Fano over repeated trials of one frozen command).
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import dataclasses
@@ -55,7 +57,7 @@ class AutoencoderConfig(BalancedPhases):
     W0_diag: float = param(-0.5, "diagonal of the initial fast weights, dimensionless")
     W0_spread: float = param(0.2, "W0 = -W0_spread U(0,1) + W0_diag I, dimensionless",
                              check=Range(0, None))
-    F: object = param(None, "feedforward weights N x J (default: unit vectors, spec 5)",
+    F: object = param(None, "feedforward weights N x J (default: unit vectors, §5)",
                       shape=("N", "J"))
     W_init: object = param(None, "initial fast weights N x N (default: from W0_diag, W0_spread)",
                            shape=("N", "N"))
@@ -67,7 +69,7 @@ class AutoencoderConfig(BalancedPhases):
         check_phases(self, self.model.lam)
 
 
-#: --quick: 15 s of learning (spec 4: distance < 0.05 after 7.5-8.75 s, ~0.025 after 15 s).
+#: --quick: 15 s of learning (§4: distance < 0.05 after 7.5-8.75 s, ~0.025 after 15 s).
 QUICK = dict(duration="15*second", t_test="2*second", t_before="0.5*second", fano_trials="10",
              fano_trial="0.2*second")
 

@@ -360,7 +360,8 @@ def final_state(built):
     out = {"target/x": np.asarray(g.x_[:]).copy(), "target/c": np.asarray(g.c_[:]).copy()}
     for gname, (pop, _) in built.pops.items():
         for attr, var in _state_variables(pop):
-            out[f"{gname}/{attr}.{var}"] = np.asarray(getattr(getattr(pop, attr), var + "_")[:]).copy()
+            values = getattr(getattr(pop, attr), var + "_")[:]
+            out[f"{gname}/{attr}.{var}"] = np.asarray(values).copy()
     return out
 
 

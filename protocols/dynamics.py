@@ -1,8 +1,7 @@
 """Protocol ``dynamics``: a balanced spiking network learns a linear dynamical system
-dx/dt = A x + c from fed-back error (Bourdoukan & Denève 2015, section 2; spec balanced-spiking
-sections 3-7).
+dx/dt = A x + c from fed-back error (Bourdoukan & Denève 2015, section 2; §3-§7).
 
-Network (spec 3): dV/dt = -lambda V + F c + W_s r + K F e (+ fast jumps W_f o), x_hat = F^T r,
+Network (§3): dV/dt = -lambda V + F c + W_s r + K F e (+ fast jumps W_f o), x_hat = F^T r,
 e = x - x_hat, all computed inside the network, so the protocol is one Brian2 run on every
 device. The slow weights learn with the current-based Hebbian rule dW_s,ij/dt = eta_s (F_i . e)
 r_j; the fast weights learn with the 2015 voltage-based rule (default) or are fixed at
@@ -10,7 +9,7 @@ r_j; the fast weights learn with the 2015 voltage-based rule (default) or are fi
 
 Schedule (absolute time): ``t_before`` with nothing learning and K = 0; ``t_fast`` in which only
 the fast rule learns (the head start the spec asks for when both are learned: learned together
-from -0.5 I they are too slow, spec 7); ``duration`` in which both rules learn with feedback K,
+from -0.5 I they are too slow, §7); ``duration`` in which both rules learn with feedback K,
 interrupted every ``probe_every`` by an open-loop probe of ``probe_len`` (K = 0, no plasticity)
 that measures the open-loop error over learning time; ``t_test`` open loop on a fresh command
 (the network must generate x from c alone); repeated trials of a frozen command (Fano factor).
@@ -21,16 +20,18 @@ fixed weights and no feedback: the ideal slow weights W_s* = F (A + lambda I) F^
 Headline metrics
 ----------------
 test_eps, test_nrmse
-    open-loop decoding error of x_hat = F^T r in the test phase (spec 6).
+    open-loop decoding error of x_hat = F^T r in the test phase (§6).
 eps_ideal, eps_zero
     the same for the two reference populations.
 mhat_distance
-    ||F^+ W_s F^+T - (A + lambda I)|| / ||A + lambda I|| for the learned W_s (spec 6).
+    ||F^+ W_s F^+T - (A + lambda I)|| / ||A + lambda I|| for the learned W_s (§6).
 balance_correlation
     mean over windows of the slow-learning phase of corr(feedforward drive, fast recurrent
     drive) (the feedforward drive being every input except the fast jumps, low-passed).
 rate_hz, cv_isi, fano_factor, ping_pong_fraction
     spike statistics of the learner in the test phase.
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import dataclasses
@@ -55,7 +56,7 @@ from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, Populat
 
 __all__ = ["DynamicsConfig", "SYSTEMS", "PROTOCOL", "prepare", "analyse", "normalize"]
 
-#: Built-in target systems: A in Hz and the network size N they use (spec 5, 7).
+#: Built-in target systems: A in Hz and the network size N they use (§5, §7).
 SYSTEMS = {
     "rotation": (np.array([[-1.0, -2 * np.pi * 2], [2 * np.pi * 2, -1.0]]), 40),
     "canonical": (50.0 * np.array([[0.0, 1.0], [-1.0, -2.0]]), 40),
@@ -64,13 +65,13 @@ SYSTEMS = {
 
 
 def _dynamics_model():
-    """The dynamics defaults (spec 5, 7), with the fast-rule parameters derived below.
+    """The dynamics defaults (§5, §7), with the fast-rule parameters derived below.
 
     With thresholds T = (||F_i||^2 + mu)/2 the 2015 rule's fixed point is
     W_ij = -<V_i(t_j^-)>/beta ~ -(T/beta) F_i . F_j (at a spike of j the error points along
     F_j with F_j . e = T). beta = 1/2 therefore learns -(1 + mu) F F^T, whose opposite-pair
     weights cancel exactly the margin mu that stops "ping-pong" (an opposite neuron pushed to
-    threshold by each spike, spec 7). beta = T learns -F F^T off the diagonal and keeps the
+    threshold by each spike, §7). beta = T learns -F F^T off the diagonal and keeps the
     margin [derived here; measured: with beta = 1/2 and mu = 0.02 two of three seeds ran away
     with 80-90 % ping-pong; with mu = 0.05, beta = T all three learned]. Learned-weight
     fluctuations (about 0.04 at eta_f = 0.04) exceed mu = 0.02, hence mu = 0.05. In long runs
@@ -99,7 +100,7 @@ class DynamicsConfig(BalancedPhases):
     A: object = param(None, "target matrix A (J x J, in Hz); overrides system; sets J and, "
                       "unless N is given, N = 20 J", shape=("J", "J"))
     allow_unstable: bool = param(False, "accept an A with eigenvalues of positive real part")
-    x_std: float = param(20.0, "rms std of the target x, dimensionless (spec 7)",
+    x_std: float = param(20.0, "rms std of the target x, dimensionless (§7)",
                          check=Range(0, None, lo_open=True))
     t_fast: object = param(10 * second, "head start in which only the fast rule learns",
                            unit=second, check=NONNEGATIVE)
@@ -108,9 +109,9 @@ class DynamicsConfig(BalancedPhases):
     probe_len: object = param(1 * second, "length of each open-loop probe", unit=second,
                               check=NONNEGATIVE)
     W0_diag: float = param(-0.5, "diagonal of the initial fast weights (learned), dimensionless")
-    W0_spread: float = param(0.02, "W0 = -W0_spread U(0,1) + W0_diag I, dimensionless (spec 7)",
+    W0_spread: float = param(0.02, "W0 = -W0_spread U(0,1) + W0_diag I, dimensionless (§7)",
                              check=Range(0, None))
-    F: object = param(None, "feedforward weights N x J (default: unit vectors, spec 5)",
+    F: object = param(None, "feedforward weights N x J (default: unit vectors, §5)",
                       shape=("N", "J"))
     W_fast_init: object = param(None, "initial fast weights N x N (default: W0, or "
                                 "-(F F^T + mu I) when fast_rule=fixed)", shape=("N", "N"))
@@ -164,7 +165,7 @@ def normalize(cfg, overrides):
         if changes else cfg
 
 
-#: --quick: 5 s head start, 20 s of learning, 10 s of test (spec 7: a 5 s test is too noisy).
+#: --quick: 5 s head start, 20 s of learning, 10 s of test (§7: a 5 s test is too noisy).
 QUICK = dict(duration="20*second", t_fast="5*second", t_before="0.5*second",
              t_test="10*second", probe_every="4*second", probe_len="0.5*second",
              fano_trials="10", fano_trial="0.25*second")
@@ -239,7 +240,7 @@ def _snapshot_at(raw_pop, key, t, default):
 
 
 def window_balance(plan, pp, raw, raw_pop, a, b, warm):
-    """Balance in steps [a, b) (docs/balanced-spiking.md §6).
+    """Balance in steps [a, b) (§6).
 
     The correlation of the feedforward drive with the fast recurrent drive W_f r comes from what
     the network recorded (``drive_ff``: every input but the fast jumps, low-passed by the

@@ -1,6 +1,6 @@
 """Protocol ``fastrules``: speed of the 2015 fast rule against the 2012 rules (Fig. 1E).
 
-docs/balanced-spiking.md §2: "the 2015 rule reaches the optimal balanced state more than one
+§2: "the 2015 rule reaches the optimal balanced state more than one
 order of magnitude faster than the 2012 rule" (paper claim), while an independent simplified check
 found no such gap at matched best rates. This protocol measures it honestly: every rule runs at
 every learning rate of its grid, all as independent populations driven by the *same* input in
@@ -15,6 +15,8 @@ The rules compared are definitions (`locallearn.models.spiking_rules.FastRule`):
 learning-rate parameter and grid, label and colour (written into the ``summary`` table, which
 Fig. 1E draws from). Rules from a plugin file (``--plugin FILE.py``) join by default, and so does
 an anonymous rule given as strings (``--set fast_on_pre=...``, label ``fast_rule_label``).
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import dataclasses

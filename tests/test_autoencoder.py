@@ -1,4 +1,7 @@
-"""The balanced autoencoder (spec balanced-spiking sections 1, 2, 4-7)."""
+"""The balanced autoencoder (§1, §2, §4-§7).
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
+"""
 
 import json
 import os
@@ -59,7 +62,7 @@ def test_runtime_and_standalone_agree_bit_for_bit():
 
 def test_beta_scales_the_learned_weights():
     """Spec 2: the fixed point is W* = -<V>/beta, so a larger beta gives a smaller scale
-    (spec 7: 0.505 at beta = 1 against 0.76 at beta = 1/2)."""
+    (§7: 0.505 at beta = 1 against 0.76 at beta = 1/2)."""
     ov = dict(SHORT, duration="6*second")
     half = run_protocol("autoencoder", quick=True, overrides=ov, seed=2, report=False)
     one = run_protocol("autoencoder", quick=True, overrides=dict(ov, beta="1.0"), seed=2,

@@ -1,4 +1,7 @@
-"""Learning a linear dynamical system (spec balanced-spiking sections 3-7, issue 3)."""
+"""Learning a linear dynamical system (§3-§7, issue 3).
+
+Sections cited as §N are those of ``docs/balanced-spiking.md``.
+"""
 
 import numpy as np
 import pytest
@@ -94,7 +97,7 @@ def test_systems_no_figure_uses(A):
 
 @pytest.mark.slow
 def test_full_configuration():
-    """Full configuration: test_eps < 0.02 and mhat_distance < 0.05 (spec 7)."""
+    """Full configuration: test_eps < 0.02 and mhat_distance < 0.05 (§7)."""
     res = run_protocol("dynamics", seed=1, report=False)
     assert res.metrics["test_eps"] < 0.02
     assert res.metrics["mhat_distance"] < 0.05
