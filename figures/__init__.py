@@ -93,10 +93,11 @@ def _run_missing(specs, cache, device, rerun, jobs):
 
 
 def figure_runs(mod, quick, overrides=None):
-    """The `RunSpec` records of figure module ``mod``, each with ``overrides`` ({key: value
-    string}) appended to its own."""
+    """The `RunSpec` records of figure module ``mod`` with the user's ``overrides`` ({key: value
+    string}) applied first and the figure's own after them (a panel that pins a value, such as
+    the fixed-weight ablation of the dynamics figure, keeps its meaning)."""
     extra = tuple((overrides or {}).items())
-    return {k: dataclasses.replace(s, overrides=tuple(s.overrides) + extra)
+    return {k: dataclasses.replace(s, overrides=extra + tuple(s.overrides))
             for k, s in mod.runs(quick).items()}
 
 

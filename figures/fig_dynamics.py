@@ -26,7 +26,9 @@ def runs(quick):
     from . import RunSpec
 
     return dict(learned=RunSpec("dynamics", quick=quick),
-                fixed=RunSpec("dynamics", quick=quick, overrides=(("fast_rule", "fixed"),)))
+                fixed=RunSpec("dynamics", quick=quick, overrides=(("fast_rule", "fixed"),
+                                                                   ("fast_model", ""),
+                                                                   ("fast_on_pre", ""))))
 
 
 def _trace_panel(ax_x, ax_r, res, phase, title):

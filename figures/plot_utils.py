@@ -8,20 +8,22 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from locallearn.models.spiking_rules import FALLBACK_COLOURS  # noqa: E402
+
 __all__ = ["STYLE", "COLORS", "FALLBACK", "colour_of", "style", "panel_label", "save", "plt"]
 
 #: The one style file of the package's figures.
 STYLE = os.path.join(os.path.dirname(__file__), "style.mplstyle")
 
-#: Named colours used consistently across figures.
-COLORS = dict(target="#1f4e9c", output="#c0392b", bd2015="#111111", event2012="#8c8c8c",
-              hebbian2012="#c8a24a", gle="#1f4e9c", vle="#c0392b", instantaneous="#8c8c8c",
-              adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
+#: Named colours used consistently across figures. Rules carry their own colours (their
+#: definitions); these are the figures' other elements.
+COLORS = dict(target="#1f4e9c", output="#c0392b", gle="#1f4e9c", vle="#c0392b",
+              instantaneous="#8c8c8c", adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
               fixed="#7b3294", learned_fast="#2e8b57")
 
 
 #: Colours for names that have none (plugin rules without a colour), in order.
-FALLBACK = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
+FALLBACK = FALLBACK_COLOURS
 
 
 def colour_of(name, given=None, index=0):
