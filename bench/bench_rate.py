@@ -47,11 +47,9 @@ def run(quick=False):
 
     from locallearn import devices
     from locallearn.protocol import get_protocol, make_config
-    from locallearn.protocols.fourier import build_le, collect_le
+    from locallearn.protocols.fourier import build, collect
 
-    ov = dict(part="le")
-    if quick:
-        ov.update(le_t_train="100*ms", le_t_test="50*ms")
+    ov = dict(le_t_train="100*ms", le_t_test="50*ms") if quick else {}
     cfg = make_config("fourier", overrides=ov)
     proto = get_protocol("fourier")
     plan = proto.prepare(cfg, 1)
@@ -61,12 +59,12 @@ def run(quick=False):
     sims, builds = [], []
     for k in range(1 if quick else 3):
         with devices.session("cpp_standalone", seed=1, cache_key="bench-fourier-le") as sim:
-            built = build_le(cfg, plan)
+            built = build(cfg, plan)
             t0 = time.perf_counter()
             sim.run(built.objects, built.duration, report=False)
             builds.append(time.perf_counter() - t0 - device.timers["run_binary"])
             sims.append(device.timers["run_binary"])
-            collect_le(cfg, plan, built)
+            collect(cfg, plan, built)
     t_cpp = statistics.median(sims)
     t_np = statistics.median(numpy_le_loop(steps, dt, 0.01, 250.0, 0.1, 1.0, seed=k)
                              for k in range(1 if quick else 3))

@@ -29,8 +29,8 @@ import pandas as pd
 from brian2 import second, Hz
 
 from locallearn.errors import ConfigError
-from locallearn.models.rate import RateModel, Replica
-from locallearn.params import param, Range, Choice, POSITIVE, NONNEGATIVE
+from locallearn.models.rate import RateModel, RegisteredChoice, Replica
+from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
 from locallearn.protocol import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
@@ -59,8 +59,8 @@ class ChainConfig:
     """Configuration of the chain protocol (defaults: the full configuration)."""
 
     model: RateModel = dataclasses.field(default_factory=_chain_model)
-    method: str = param("gle", "headline method: gle | vle | instantaneous (also run)",
-                        check=Choice("gle", "vle", "instantaneous"))
+    method: str = param("gle", "headline method: a registered error operator (also run)",
+                        check=RegisteredChoice("error_operator"))
     methods: list = param(["gle", "vle", "instantaneous"], "methods run side by side",
                           kind="list")
     replicas: int = param(1, "independent students per method (different initial values)",

@@ -161,14 +161,13 @@ def prepare(cfg, seed):
         for label in gp.labels:
             _, fb = rc.parse_method(label)
             for k, (W, b, Brand) in enumerate(inits):
-                B = [None, None, W[2].T.copy() if fb == "transpose" else Brand.copy()]
+                fbf = rc.feedback_fields(fb, W[2].T, Brand, cfg.model.kappa / Hz)
                 reps.append(Replica(name=f"{label}#{k}", W=[w if w is None else w.copy()
                                                             for w in W],
                                     b=[v if v is None else v.copy() for v in b], tau_m=tau_m,
                                     tau_r=tau_r, eta=[None, eta, eta], eta_b=[None, eta, eta],
-                                    eta_tau=[None, 0.0, 0.0], B=B,
-                                    kappa=float(cfg.model.kappa / Hz) if fb == "learned"
-                                    else 0.0, fb_plastic=0.0 if fb == "random" else 1.0,
+                                    eta_tau=[None, 0.0, 0.0], B=[None, None, fbf["B"]],
+                                    kappa=fbf["kappa"], fb_plastic=fbf["fb_plastic"],
                                     selector=gp.operators.index(rc.parse_method(label)[0])))
                 labels.append(label)
         gp.replicas, gp.labels = reps, labels
