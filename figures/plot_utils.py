@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["STYLE", "COLORS", "style", "panel_label", "save", "plt"]
+__all__ = ["STYLE", "COLORS", "style", "panel_label", "save", "plt", "colour_of"]
 
 #: The one style file of the package's figures.
 STYLE = os.path.join(os.path.dirname(__file__), "style.mplstyle")
@@ -18,6 +18,18 @@ COLORS = dict(target="#1f4e9c", output="#c0392b", bd2015="#111111", event2012="#
               hebbian2012="#c8a24a", gle="#1f4e9c", vle="#c0392b", instantaneous="#8c8c8c",
               adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
               fixed="#7b3294", learned_fast="#2e8b57")
+
+
+def colour_of(name, fallback_index=0,
+              kinds=("error_operator", "feedback", "optimizer", "fast_rule", "slow_rule")):
+    """Colour of the registered definition ``name`` (the first of ``kinds`` that has one, see
+    `locallearn.definitions`), else colour ``fallback_index`` of the style's cycle."""
+    from locallearn import definitions
+
+    for kind in kinds:
+        if name in definitions.names(kind) and definitions.get(kind, name).colour:
+            return definitions.get(kind, name).colour
+    return f"C{fallback_index % 10}"
 
 
 @contextlib.contextmanager
