@@ -1,6 +1,7 @@
-"""Benchmark 4: the LE Fourier network (50 -> 30 tanh -> 1, spec 3b), cpp_standalone against a
-NumPy Euler loop of the same learning dynamics (LE: tau_m = tau_r, so the prospective potential
-is s + gamma e and the error is instantaneous; one step of delay per layer as in the model)."""
+"""Benchmark 4: the LE Fourier network (50 -> 30 tanh -> 1, docs/latent-equilibrium.md §3b),
+cpp_standalone against a NumPy Euler loop of the same learning dynamics (LE: tau_m = tau_r, so
+the prospective potential is s + gamma e and the error is instantaneous; one step of delay per
+layer as in the model)."""
 
 import statistics
 import time
@@ -43,7 +44,7 @@ def numpy_le_loop(steps, dt, tau, eta, beta, gamma, n_in=50, n_hid=30, seed=1):
 
 def run(quick=False):
     """Measure both side by side; returns the benchmark table."""
-    from brian2 import device, ms, second
+    from brian2 import device, second
 
     from locallearn import devices
     from locallearn.protocol import get_protocol, make_config

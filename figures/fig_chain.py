@@ -55,9 +55,9 @@ def draw(results, out_dir):
         ax_w.set_ylabel("weight (solid w1, dashed w2)")
         ax_t.set_ylabel(r"$\tau_m$ (solid layer 1, dashed 2)")
         short = {k: method_label(k).split(" ")[0] for k in methods}
-        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title="max |w - w*|: " + ", ".join(
-            f"{short[k]} {m.get('w_error_' + k, np.nan):.1e}" for k in methods[:2]),
-            title_fontsize=6)
+        title = "max |w - w*|: " + ", ".join(
+            f"{short[k]} {m.get('w_error_' + k, np.nan):.1e}" for k in methods[:2])
+        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title=title, title_fontsize=6)
         ax_l.set_yscale("log")
         ax_l.axvspan(t1, ax_l.get_xlim()[1] if len(loss) else t1 + 1, color="0.9", lw=0)
         ax_l.axvline(t0, color="k", lw=0.5, ls=":")

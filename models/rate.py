@@ -1,34 +1,37 @@
 """Prospective rate networks that learn in real time (LE, GLE, VLE), as Brian2 equations.
 
-Spec: ``shared/specs/latent-equilibrium.md`` (sections cited as "spec N"). Sources: Haider et al.
+Equations: ``docs/latent-equilibrium.md`` (its sections are cited as "§N"). Sources: Haider et al.
 2021 (Latent Equilibrium, LE), Ellenberger et al. 2025 (Generalized Latent Equilibrium, GLE),
 Brandt et al. 2026 (Variational Latent Equilibrium, VLE; only its abstract and a summary were
 available, so everything labelled "VLE (ours)" below is our derivation, see ``docs/vle.md``).
 
-One layered network of prospective rate neurons with pluggable parts (spec 0). Every part is an
+One layered network of prospective rate neurons with pluggable parts (§0). Every part is an
 equation string a user can replace (``--set NAME="..."``); named choices fill the strings in
-(`RateModel.resolved`):
+(`RateModel.resolved`). Each named choice is a registered definition
+(`locallearn.models.rate_rules`: `ErrorOperator`, `Feedback`, `Optimizer`; a plugin file adds
+more, `locallearn.definitions.load_plugin`), and the backward synapse is composed from the
+forward one by `rate_rules.backward_model` (parsed equations, no rewriting of text). Built-ins:
 
 error operator (``operator``)
-    ``instantaneous``  e = phi'(u_p) (B e_up): plain backprop of the current error (spec 0).
+    ``instantaneous``  e = phi'(u_p) (B e_up): plain backprop of the current error (§0).
     ``gle``            e = D+_tau_m I-_tau_r [phi'(u_p) (B e_up)]: causal GLE error neurons
-                       (spec 1.3), weight update e r_pre (spec 1.4).
-    ``vle``            VLE (ours, spec 6 and the [S] note of spec 7): the same causal error
+                       (§1.3), weight update e r_pre (§1.4).
+    ``vle``            VLE (ours, §6 and the [S] note of §7): the same causal error
                        neurons transport the error down, but each layer's weights learn from the
                        raw error eps = phi'(u_p) (B e_up) times a presynaptic eligibility trace
                        D+_tau_r I-_tau_m [r_pre] (the forward filter applied to the presynaptic
                        rate), and tau_m from eps times D+_tau_r I-_tau_m [du/dt]. This moves the
                        layer's own filter from the error (where GLE can only apply its causal
                        inverse) onto the presynaptic side, where it is exact (adjointness).
-    ``adjoint``        exact continuous-time BPTT (spec 1.5): offline, `locallearn.analysis.adjoint`.
-feedback pathway (per replica, same strings)
+    (``adjoint``: exact continuous-time BPTT (§1.5), offline, `locallearn.analysis.adjoint`.)
+feedback pathway (per replica, same strings; a method label ``OPERATOR/FEEDBACK`` selects it)
     ``transpose``      B starts at W^T and receives the mirrored update, so it stays W^T.
     ``random``         B fixed and random (feedback alignment).
     ``learned``        B starts random and receives the mirrored update plus a decay -kappa B,
                        while W gets -kappa W (Kolen-Pollack; *not from VLE*): B - W^T decays as
                        exp(-kappa t) while kappa is on (``kp_end``).
 optimizer (``optimizer``)
-    ``gd``             plain gradient flow dW/dt = eta g (spec 1.4).
+    ``gd``             plain gradient flow dW/dt = eta g (§1.4).
     ``adam``           continuous-time Adam as synaptic ODEs: dm/dt = (g - m)/tau_adam1,
                        dv/dt = (g^2 - v)/tau_adam2, dW/dt = eta (m/c1)/(sqrt(v/c2) + eps), with
                        the bias corrections c1, c2 of discrete Adam (forward Euler of these ODEs
@@ -37,16 +40,16 @@ optimizer (``optimizer``)
 VLE derivation (ours; full text in ``docs/vle.md``). Energy: the action
 S = int [C(r_N, y*) + sum_l lambda_l (u_p,l - K_l[W_l r_{l-1} + b_l])] dt with
 K = D+_tau_r I-_tau_m; its stationary point gives lambda_l = K_l^*[delta_l] (anti-causal) and
-dL/dW_l = int lambda_l r_{l-1}^T dt: exactly the adjoint of spec 1.5 (computed offline in
+dL/dW_l = int lambda_l r_{l-1}^T dt: exactly the adjoint of §1.5 (computed offline in
 `locallearn.analysis.adjoint`). Modifications that make it local and causal: (M1) the error
 sent down through B uses GLE's causal K^-1 instead of K^* (same phase, gain too large by
-(1 + w^2 tau_m^2)/(1 + w^2 tau_r^2), spec 1.5); (M2) by adjointness
+(1 + w^2 tau_m^2)/(1 + w^2 tau_r^2), §1.5); (M2) by adjointness
 int K^*[delta] r^T = int delta K[r]^T, each layer pairs its raw error eps with the presynaptic
 trace K_post[r_pre] (= d u_p,post / dW, exact for the last layer); (M3) tau_m learns from eps
 times D+_tau_r I-_tau_m[du/dt] (= -d u_p/d tau_m); (M4) db/dt = eta eps. Learned backward
 weights use Kolen-Pollack, which is *not* from VLE and does not correct the gain of (M1).
 
-Discrete time (spec 2, and design.md "the subset of Brian2 every device supports"). Each step:
+Discrete time (§2, and design.md "the subset of Brian2 every device supports"). Each step:
 
 1. ``commit`` (``run_regularly``, every step, once per layer; reads only the layer's own
    variables and the summed inputs of the previous step):
@@ -58,7 +61,7 @@ Discrete time (spec 2, and design.md "the subset of Brian2 every device supports
    committed values.
 
 So every layer reads its neighbours' values of the previous step (one step of delay per layer,
-as in the GLE code, spec 2), and since the summed variables read only values that change in the
+as in the GLE code, §2), and since the summed variables read only values that change in the
 commit, the scheme means the same whether a device evaluates summed variables at the start of
 the step (GeNN) or just before the state update (Brian2 runtime, standalone). The same scheme is
 written out in NumPy in `locallearn.analysis.adjoint.simulate_forward`; a test checks that both
@@ -80,10 +83,10 @@ from brian2 import Hz, second
 from locallearn import definitions
 from locallearn.errors import ConfigError
 from locallearn.models import rate_rules
-from locallearn.models.rate_rules import (  # noqa: F401  (re-exported)
+from locallearn.models.rate_rules import (  # re-exported, see __all__
     PHI, ErrorOperator, Feedback, Optimizer, RegisteredChoice, optimizer_eqs, forward_model,
     backward_model, check_backward)
-from locallearn.models.rate_build import (  # noqa: F401  (re-exported)
+from locallearn.models.rate_build import (  # re-exported, see __all__
     INPUT_EQS, Replica, RateGroup, block_pairs, split_blocks, initial_weights, angle_deg,
     build_input, build_layers, connect_target, layer_eqs, commit_code)
 from locallearn.params import param, POSITIVE, NONNEGATIVE
@@ -100,22 +103,22 @@ __all__ = [
 # ============================================================================================
 # Equations
 # ============================================================================================
-#: Layer of prospective rate neurons with their error neurons (spec 1.2, 1.3, section 2).
+#: Layer of prospective rate neurons with their error neurons (§1.2, §1.3, §2).
 #: The committed variables (``*_s``) change only in the commit (`COMMIT_CODE`).
 LAYER_EQS = """
-du/dt = (s_s - u)/tau_m : 1                     # membrane, spec 1.2: tau_m du/dt = -u + W r + b + gamma e
-dv/dt = (eps_s - v)/tau_r : 1                   # GLE error neuron integrates with the forward tau_r (spec 1.3)
+du/dt = (s_s - u)/tau_m : 1                     # membrane, §1.2: tau_m du/dt = -u + W r + b + gamma e
+dv/dt = (eps_s - v)/tau_r : 1                   # GLE error neuron integrates with the forward tau_r (§1.3)
 dz/dt = ((s_s - u)/tau_m - z)/tau_m : Hz        # z = I-_tau_m[du/dt]: tau_m eligibility (VLE, ours)
 I_ff : 1                                        # W r from the layer below (summed)
 s_s : 1                                         # committed input W r + b + gamma e
-u_p : 1                                         # prospective potential u + tau_r du/dt (spec 1.2)
+u_p : 1                                         # prospective potential u + tau_r du/dt (§1.2)
 r_s : 1                                         # committed rate phi(u_p)
 phip_s : 1                                      # committed phi'(u_p)
-eps_s : 1                                       # committed raw error phi'(u_p) (B e_up) ("ie", spec 2)
+eps_s : 1                                       # committed raw error phi'(u_p) (B e_up) ("ie", §2)
 e_s : 1                                         # committed error sent down through B (error operator)
 tau_s : second                                  # committed copy of tau_m (read by synapses)
-tau_r : second (constant)                       # prospective time constant (spec 1.2)
-gamma : 1 (constant)                            # error nudging of the membrane (spec 1.2)
+tau_r : second (constant)                       # prospective time constant (§1.2)
+gamma : 1 (constant)                            # error nudging of the membrane (§1.2)
 eta : Hz (constant)                             # learning rate of the incoming weights
 eta_b : Hz (constant)                           # learning rate of the bias
 eta_tau : 1 (constant)                          # learning rate of tau_m (adam: max. d tau_m/dt)
@@ -134,18 +137,18 @@ tau_min : second (constant)                     # clamp of tau_m
 tau_max : second (constant)
 """
 
-#: Hidden layer: the error input is summed from the layer above through B (spec 1.3).
+#: Hidden layer: the error input is summed from the layer above through B (§1.3).
 HIDDEN_ERROR_EQS = """
 I_fb : 1                                        # B e from the layer above (summed)
 """
 
-#: Output layer: the instantaneous target error beta (y* - r) (MSE, spec 1.3), only where
+#: Output layer: the instantaneous target error beta (y* - r) (MSE, §1.3), only where
 #: ``mask`` is 1. ``y_tgt`` is summed from a teacher network or set by the target code.
 OUTPUT_ERROR_EQS = """
-I_fb = beta*mask*(y_tgt - r_s) : 1              # target error (spec 1.3, "beta (y* - r_N)")
+I_fb = beta*mask*(y_tgt - r_s) : 1              # target error (§1.3, "beta (y* - r_N)")
 y_tgt : 1                                       # target y*
 mask : 1                                        # 1 where an error is given
-beta : 1 (constant)                             # target nudging strength (spec 1.3)
+beta : 1 (constant)                             # target nudging strength (§1.3)
 """
 
 #: The commit (``run_regularly`` every step). ``{error}`` is the error operator, ``{phi}`` and
@@ -231,7 +234,7 @@ def union_model(models):
 # ============================================================================================
 @dataclasses.dataclass(frozen=True)
 class RateModel:
-    """Parameters and equation strings of a prospective rate network (spec 0-2).
+    """Parameters and equation strings of a prospective rate network (§0-§2).
 
     Empty strings are filled in from ``operator`` and ``optimizer`` by `resolved`; any string
     may be replaced (``--set weight_grad="..."``) and the protocol runs the edited model.
@@ -243,9 +246,9 @@ class RateModel:
                           "transpose, random, learned)", check=RegisteredChoice("feedback"))
     optimizer: str = param("adam", "weight dynamics: a registered name (built-in: gd, adam)",
                            check=RegisteredChoice("optimizer"))
-    gamma: float = param(0.0, "error nudging of the membrane gamma (spec 1.2), dimensionless",
+    gamma: float = param(0.0, "error nudging of the membrane gamma (§1.2), dimensionless",
                          check=NONNEGATIVE)
-    beta: float = param(1.0, "target nudging beta (spec 1.3), dimensionless", check=NONNEGATIVE)
+    beta: float = param(1.0, "target nudging beta (§1.3), dimensionless", check=NONNEGATIVE)
     eta: object = param(0.01 * Hz, "learning rate of weights and biases", unit=Hz,
                         check=NONNEGATIVE)
     eta_tau: float = param(0.0, "learning rate of tau_m (adam: max. d tau_m/dt; 0: fixed), "
@@ -261,12 +264,12 @@ class RateModel:
                           unit=Hz, check=NONNEGATIVE)
     kp_end: object = param(1e9 * second, "the Kolen-Pollack decay stops at this time",
                            unit=second, check=NONNEGATIVE)
-    tau_min: object = param(1e-3 * second, "lower clamp of tau_m (chain: 0.1, spec 3a)",
+    tau_min: object = param(1e-3 * second, "lower clamp of tau_m (chain: 0.1, §3a)",
                             unit=second, check=POSITIVE)
     tau_max: object = param(100.0 * second, "upper clamp of learned tau_m", unit=second,
                             check=POSITIVE)
     # --- equation strings ('' = from operator/optimizer) ---
-    layer_eqs: str = param(LAYER_EQS, "layer neuron equations (spec 1.2, 1.3)")
+    layer_eqs: str = param(LAYER_EQS, "layer neuron equations (§1.2, §1.3)")
     hidden_error_eqs: str = param(HIDDEN_ERROR_EQS, "hidden-layer error input equations")
     output_error_eqs: str = param(OUTPUT_ERROR_EQS, "output-layer target error equations")
     commit_code: str = param(COMMIT_CODE, "commit statements run every step (template)")

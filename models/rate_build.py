@@ -106,7 +106,7 @@ def split_blocks(values, n_pre, n_post, R):
 
 
 def initial_weights(sizes, rng, scale=1.0):
-    """PyTorch ``nn.Linear`` default initialisation (spec 4): W_l, b_l ~ U(+-scale/sqrt(n_{l-1}))."""
+    """PyTorch ``nn.Linear`` default initialisation (§4): W_l, b_l ~ U(+-scale/sqrt(n_{l-1}))."""
     W, b = [None], [None]
     for l in range(1, len(sizes)):
         k = scale / np.sqrt(sizes[l - 1])

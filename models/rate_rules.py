@@ -270,7 +270,7 @@ def _parse(text, field):
 
     try:
         return Equations(text)
-    except Exception as exc:  # Brian2's parser raises several exception types
+    except Exception as exc:  # noqa: BLE001  (Brian2's parser raises several types)
         first = str(exc).strip().splitlines()
         raise ConfigError(field, "Brian2 rejected the equations: " + (first[0] if first else
                                                                        type(exc).__name__)) \

@@ -126,8 +126,8 @@ class FourierTSConfig:
 
 
 #: --quick: 1000 time units, without instantaneous backprop (one compiled group fewer).
-QUICK = dict(t_train="1000*second", methods="gle,gle/random,gle/learned,vle,vle/random,vle/learned",
-             loss_window="50*second")
+QUICK = dict(t_train="1000*second", loss_window="50*second",
+             methods="gle,gle/random,gle/learned,vle,vle/random,vle/learned")
 
 #: Random numbers the former part (a) of ``fourier`` drew from the seed before these students'
 #: (its default 50 -> 30 -> 1 weights and biases): skipped, so a seed gives the same students.

@@ -1,8 +1,6 @@
 """The Brian2 rate model (models/rate.py): the documented discrete scheme, the composed strings,
 and bad input."""
 
-import json
-
 import numpy as np
 import pytest
 from brian2 import second, StateMonitor

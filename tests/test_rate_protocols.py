@@ -32,7 +32,7 @@ def test_chain_quick_meets_the_acceptance_numbers(tmp_path):
         assert m[f"w_error_{meth}"] < 1e-2, meth
         assert m[f"final_loss_{meth}"] < 1e-6, meth
     assert m["final_loss_instantaneous"] > 1e-3
-    assert m["w_error_instantaneous"] > 0.5  # w1 wrong, tau_m collapses (spec 3a)
+    assert m["w_error_instantaneous"] > 0.5  # w1 wrong, tau_m collapses (§3a)
     res = results.load(out)
     assert {"summary", "loss", "params"} <= set(res.tables)
     cfg = json.loads((out / "config.json").read_text())
@@ -80,7 +80,7 @@ def test_xor_quick_vle_solves_it():
 @pytest.mark.slow
 def test_xor_quick_all_methods(tmp_path):
     """VLE and feedback alignment solve temporal XOR; GLE and instantaneous backprop stay near
-    chance (spec 7: instantaneous at or below 0.65)."""
+    chance (§7: instantaneous at or below 0.65)."""
     out = tmp_path / "xor"
     proc = run_cli("run", "xor", "--quick", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
