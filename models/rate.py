@@ -225,8 +225,18 @@ def union_model(models):
                             bias_grad=combine("bias_grad"), tau_grad=combine("tau_grad"),
                             trace_eqs="\n".join(traces), layer_eqs=base.layer_eqs + sel,
                             forward_model="", backward_model="")
-    fwd = forward_model(u)
-    return dataclasses.replace(u, forward_model=fwd, backward_model=backward_model(u, fwd))
+    fwd = _given(models, "forward_model", [forward_model(m) for m in models]) or forward_model(u)
+    bwd = _given(models, "backward_model", [backward_model(m, m.forward_model) for m in models])
+    return dataclasses.replace(u, forward_model=fwd, backward_model=bwd or backward_model(u, fwd))
+
+
+def _given(models, field, composed):
+    """The user's string of ``field`` if the models carry one (not their own composition), so a
+    union keeps it instead of composing its own; '' otherwise."""
+    given = {getattr(m, field) for m, c in zip(models, composed) if getattr(m, field) != c}
+    if len(given) > 1:
+        raise ConfigError(field, "differs between the error operators of one comparison")
+    return given.pop() if given else ""
 
 
 # ============================================================================================

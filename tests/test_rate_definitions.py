@@ -120,3 +120,18 @@ def test_a_string_whose_meaning_would_change_is_refused(fields, field, words):
         make_config("xor", quick=True, overrides=fields)
     msg = str(err.value)
     assert msg.startswith(field) and words in msg and "\n" not in msg
+
+
+def test_a_comparison_keeps_the_users_synapse_strings():
+    """Methods with different operators run as one union group; a user's forward and backward
+    strings are kept there, not replaced by the union's composition."""
+    from locallearn.protocols import rate_common as rc
+
+    base = rate.RateModel(operator="gle", optimizer="gd", forward_model=ODD_FORWARD,
+                          backward_model=ODD_BACKWARD)
+    gp = rc.group_methods(base, ["gle", "vle/random"], lambda label, op, fb: None)[0]
+    assert gp.model.forward_model == ODD_FORWARD and gp.model.backward_model == ODD_BACKWARD
+    plain = rc.group_methods(rate.RateModel(optimizer="gd"), ["gle", "vle"],
+                             lambda label, op, fb: None)[0]
+    assert "sel_1_post*(eps_s_post" in plain.model.forward_model
+    assert "dbq/dt" in plain.model.backward_model
