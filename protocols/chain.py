@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from brian2 import second, Hz
 
+from locallearn import definitions
 from locallearn.errors import ConfigError
 from locallearn.models.rate import RateModel, RegisteredChoice, Replica
 from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
@@ -95,7 +96,8 @@ class ChainConfig:
         for m in self.methods:
             if "/" in m:
                 raise ConfigError("methods", f"the chain has no feedback choice (one neuron per "
-                                  f"layer, B = W^T): use gle, vle, instantaneous, got {m!r}")
+                                  f"layer, B = W^T): use an error operator ("
+                                  f"{', '.join(definitions.names('error_operator'))}), got {m!r}")
         if np.any(np.asarray(self.teacher_tau_m, float) <= 0):
             raise ConfigError("teacher_tau_m", "must be positive")
         if float(self.tau_r / second) > float(self.model.tau_min / second):
