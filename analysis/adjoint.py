@@ -1,11 +1,11 @@
 """The exact adjoint (continuous-time BPTT) of the prospective rate network, from recorded
-forward trajectories (spec 1.5). Pure NumPy/SciPy; no Brian2.
+forward trajectories (docs/latent-equilibrium.md §1.5). Pure NumPy/SciPy; no Brian2.
 
-The discretised system (the scheme of `locallearn.models.rate`, spec 2; gamma = 0, or the
+The discretised system (the scheme of `locallearn.models.rate`, §2; gamma = 0, or the
 nudging gamma e treated as an external input): for layers l = 1..N and steps n = 0..T-1,
 
     s_l^n   = W_l r_{l-1}^{n-1} + b_l            (one step of delay per layer; r^{-1} = 0)
-    u_p^n   = u_l^n + (tau_r/tau_m)(s_l^n - u_l^n)   (prospective potential, spec 1.2)
+    u_p^n   = u_l^n + (tau_r/tau_m)(s_l^n - u_l^n)   (prospective potential, §1.2)
     r_l^n   = phi(u_p^n)
     u_l^n+1 = u_l^n + (dt/tau_m)(s_l^n - u_l^n)  (forward Euler)
     r_0^n   = x(t_n)
@@ -19,7 +19,7 @@ delta^n = phi'(u_p^n) dL/dr^n and a^n = dL/du^n,
     dL/dtau_m  = -sum_n sbar^n (s^n - u^n)/tau_m
     dL/dr_{l-1}^{n-1} += W_l^T sbar_l^n
 
-In the limit dt -> 0, lambda = -sbar/dt obeys spec 1.5's
+In the limit dt -> 0, lambda = -sbar/dt obeys §1.5's
 tau_m dlambda/dt = lambda - (delta - tau_r ddelta/dt) backwards in time with lambda(T) =
 (tau_r/tau_m) delta(T) (here: sbar at the last step is (tau_r/tau_m) delta), i.e.
 lambda = I+_tau_m D-_tau_r[delta]: the time-reversed adjoint of the forward filter
@@ -136,7 +136,7 @@ def adjoint_gradients(r, phip, W, tau_m, tau_r, dt, dL_dr, s=None, u=None, r_pre
     Returns
     -------
     dict with lists 0..N: ``W`` (dL/dW_l), ``b`` (dL/db_l), ``lam`` (-dL/ds / dt, the adjoint
-    error density lambda of spec 1.5) and, when possible, ``tau_m`` (dL/dtau_m,l).
+    error density lambda of §1.5) and, when possible, ``tau_m`` (dL/dtau_m,l).
     """
     N = len(W) - 1
     T = r[0].shape[0]
@@ -182,7 +182,7 @@ def flatten(mats):
 
 def gle_adjoint_gain_ratio(omega, tau_m, tau_r):
     """|GLE error operator| / |adjoint| at angular frequency ``omega`` (rad per time unit):
-    (1 + w^2 tau_m^2)/(1 + w^2 tau_r^2) (spec 1.5). Both have the phase
+    (1 + w^2 tau_m^2)/(1 + w^2 tau_r^2) (§1.5). Both have the phase
     atan(w tau_m) - atan(w tau_r)."""
     omega = np.asarray(omega, float)
     return (1 + omega ** 2 * tau_m ** 2) / (1 + omega ** 2 * tau_r ** 2)

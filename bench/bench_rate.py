@@ -1,6 +1,7 @@
-"""Benchmark 4: the LE Fourier network (50 -> 30 tanh -> 1, spec 3b), cpp_standalone against a
-NumPy Euler loop of the same learning dynamics (LE: tau_m = tau_r, so the prospective potential
-is s + gamma e and the error is instantaneous; one step of delay per layer as in the model)."""
+"""Benchmark 4: the LE Fourier network (50 -> 30 tanh -> 1, docs/latent-equilibrium.md §3b),
+cpp_standalone against a NumPy Euler loop of the same learning dynamics (LE: tau_m = tau_r, so
+the prospective potential is s + gamma e and the error is instantaneous; one step of delay per
+layer as in the model)."""
 
 import statistics
 import time
@@ -43,15 +44,13 @@ def numpy_le_loop(steps, dt, tau, eta, beta, gamma, n_in=50, n_hid=30, seed=1):
 
 def run(quick=False):
     """Measure both side by side; returns the benchmark table."""
-    from brian2 import device, ms, second
+    from brian2 import device, second
 
     from locallearn import devices
     from locallearn.protocol import get_protocol, make_config
-    from locallearn.protocols.fourier import build_le, collect_le
+    from locallearn.protocols.fourier import build, collect
 
-    ov = dict(part="le")
-    if quick:
-        ov.update(le_t_train="100*ms", le_t_test="50*ms")
+    ov = dict(le_t_train="100*ms", le_t_test="50*ms") if quick else {}
     cfg = make_config("fourier", overrides=ov)
     proto = get_protocol("fourier")
     plan = proto.prepare(cfg, 1)
@@ -61,12 +60,12 @@ def run(quick=False):
     sims, builds = [], []
     for k in range(1 if quick else 3):
         with devices.session("cpp_standalone", seed=1, cache_key="bench-fourier-le") as sim:
-            built = build_le(cfg, plan)
+            built = build(cfg, plan)
             t0 = time.perf_counter()
             sim.run(built.objects, built.duration, report=False)
             builds.append(time.perf_counter() - t0 - device.timers["run_binary"])
             sims.append(device.timers["run_binary"])
-            collect_le(cfg, plan, built)
+            collect(cfg, plan, built)
     t_cpp = statistics.median(sims)
     t_np = statistics.median(numpy_le_loop(steps, dt, 0.01, 250.0, 0.1, 1.0, seed=k)
                              for k in range(1 if quick else 3))

@@ -91,7 +91,7 @@ def draw(results, out_dir):
             ratio = rm.get(f"speed_ratio_{row.rule}")
             if ratio is not None and np.isfinite(ratio):
                 label += f" ({ratio:.2f}x {ref})"
-            ax_e.plot(c.time, c.distance, color=colour_of(row.rule, row.get("colour"), k),
+            ax_e.plot(c.time, c.distance, color=colour_of(row.rule, k, given=row.get("colour")),
                       label=label)
         ax_e.axhline(0.05, color="k", lw=0.5, ls=":")
         ax_e.set_yscale("log")

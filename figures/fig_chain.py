@@ -1,19 +1,20 @@
 """Chain figure (GLE Fig. 5 analogue): a two-neuron chain learns to mimic its teacher.
 
-A: weights w1, w2 against learning time for GLE, VLE (ours) and instantaneous backprop (dashed:
-   the teacher's values). B: the same for the membrane time constants tau_m (learned).
+A: weights w1, w2 against learning time for every method of the run (default GLE, VLE (ours) and
+   instantaneous backprop; labels and colours from their definitions; dotted: the teacher's
+   values). B: the same for the membrane time constants tau_m (learned).
 C: squared output error against time, log scale (means over 5 input periods); the grey band is the
    test phase (frozen parameters, no nudging).
 """
 
 import numpy as np
 
-from .plot_utils import COLORS, panel_label, plt, save, style
+from locallearn.models.rate_rules import method_label
+
+from .plot_utils import colour_of, panel_label, plt, save, style
 
 NAME = "chain"
 TITLE = "Teacher-student chain: GLE, VLE and instantaneous backprop (GLE Fig. 5 analogue)"
-
-LABEL = dict(gle="GLE", vle="VLE (ours)", instantaneous="instantaneous BP")
 
 
 def runs(quick):
@@ -33,15 +34,15 @@ def draw(results, out_dir):
     tw, tt = res.arrays["teacher_w"], res.arrays["teacher_tau_m"]
     t0 = float(str(res.config["t_init"]).split("*")[0])
     t1 = t0 + float(str(res.config["t_train"]).split("*")[0])
-    methods = [k for k in ("gle", "vle", "instantaneous") if k in set(params.method)]
+    methods = list(dict.fromkeys(params.method))
     with style():
         fig = plt.figure(figsize=(7.2, 2.6))
         gs = fig.add_gridspec(1, 3, wspace=0.45)
         ax_w, ax_t, ax_l = (fig.add_subplot(gs[0, k]) for k in range(3))
-        for meth in methods:
+        for k, meth in enumerate(methods):
             p = params[params.method == meth]
-            c = COLORS[meth]
-            ax_w.plot(p.time, p.w1, color=c, lw=0.9, label=LABEL[meth])
+            c = colour_of(meth, k)
+            ax_w.plot(p.time, p.w1, color=c, lw=0.9, label=method_label(meth))
             ax_w.plot(p.time, p.w2, color=c, lw=0.9, ls=(0, (4, 1.5)))
             ax_t.plot(p.time, p.tau1, color=c, lw=0.9)
             ax_t.plot(p.time, p.tau2, color=c, lw=0.9, ls=(0, (4, 1.5)))
@@ -53,15 +54,17 @@ def draw(results, out_dir):
             ax.set_xlabel("time (time units)")
         ax_w.set_ylabel("weight (solid w1, dashed w2)")
         ax_t.set_ylabel(r"$\tau_m$ (solid layer 1, dashed 2)")
-        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title=f"max |w - w*|: GLE {m.get('w_error_gle', np.nan):.1e}, "
-                    f"VLE {m.get('w_error_vle', np.nan):.1e}", title_fontsize=6)
+        short = {k: method_label(k).split(" ")[0] for k in methods}
+        title = "max |w - w*|: " + ", ".join(
+            f"{short[k]} {m.get('w_error_' + k, np.nan):.1e}" for k in methods[:2])
+        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title=title, title_fontsize=6)
         ax_l.set_yscale("log")
         ax_l.axvspan(t1, ax_l.get_xlim()[1] if len(loss) else t1 + 1, color="0.9", lw=0)
         ax_l.axvline(t0, color="k", lw=0.5, ls=":")
         ax_l.set_xlabel("time (time units)")
         ax_l.set_ylabel(r"$(r_{out} - y^*)^2$")
         ax_l.set_title("final loss " + ", ".join(
-            f"{LABEL[k].split(' ')[0]} {m['final_loss_' + k]:.0e}" for k in methods),
+            f"{short[k]} {m['final_loss_' + k]:.0e}" for k in methods),
             fontsize=5.5, loc="right")
         for ax, lab in zip((ax_w, ax_t, ax_l), "ABC"):
             panel_label(ax, lab)

@@ -1,17 +1,23 @@
 """Complex-signal figure: LE Fourier synthesis and the teacher-student task with transpose,
 random and learned feedback.
 
+Two runs: ``fourier`` (A, B) and ``fourier_ts`` (C-E).
+
 A: LE network output against the sawtooth target, early in learning and in the test phase
    (beta = 0, frozen). B: LE mean squared error in 5 ms bins (log); grey: test phase.
-C: teacher-student loss (log) for GLE (dashed) and VLE (ours, solid) with transpose, random and
-   learned (Kolen-Pollack) feedback (colours). D: cosine between each method's local gradient
+C: teacher-student loss (log) for every method of the run; colour: feedback kind (transpose,
+   random, learned (Kolen-Pollack)), line style: error operator (labels and colours from the
+   registered definitions). D: cosine between each method's local gradient
    estimate and the exact adjoint gradient on every probe window. E: angle between B and W^T
    (the larger of the two backward projections).
 """
 
 import numpy as np
 
-from .plot_utils import COLORS, panel_label, plt, save, style
+from locallearn import definitions
+from locallearn.models.rate_rules import method_label, method_parts
+
+from .plot_utils import COLORS, colour_of, panel_label, plt, save, style
 
 NAME = "fourier"
 TITLE = "Complex signals: LE Fourier synthesis; feedback pathways aligned with the adjoint"
@@ -21,22 +27,27 @@ def runs(quick):
     """The protocol runs this figure needs."""
     from . import RunSpec
 
-    return dict(fourier=RunSpec("fourier", quick=quick))
+    return dict(fourier=RunSpec("fourier", quick=quick),
+                fourier_ts=RunSpec("fourier_ts", quick=quick))
+
+
+LINESTYLES = ("-", (0, (4, 1.5)), ":", "-.")
 
 
 def _style(label):
-    op, _, fb = label.partition("/")
-    fb = fb or "transpose"
-    color = COLORS["instantaneous"] if op == "instantaneous" else COLORS[fb]
-    ls = "-" if op == "vle" else ((0, (4, 1.5)) if op == "gle" else ":")
-    name = {"vle": "VLE", "gle": "GLE", "instantaneous": "inst. BP"}[op]
-    return dict(color=color, ls=ls), (name if op == "instantaneous" else f"{name}, {fb}")
+    """(line style: colour of the feedback kind, dashes of the operator; legend text)."""
+    op, fb = method_parts(label)
+    k = definitions.names("error_operator").index(op.name)
+    j = definitions.names("feedback").index(fb.name)
+    return dict(color=colour_of(fb.name, j, kinds=("feedback",)),
+                ls=LINESTYLES[k % len(LINESTYLES)]), method_label(label)
 
 
 def draw(results, out_dir):
-    """Draw the fourier figure from a cached ``fourier`` result; returns PNG and PDF paths."""
-    res = results["fourier"]
-    m = res.metrics
+    """Draw the fourier figure from cached ``fourier`` and ``fourier_ts`` results; returns the
+    PNG and PDF paths."""
+    res, ts = results["fourier"], results["fourier_ts"]
+    m = dict(ts.metrics, **res.metrics)
     with style():
         fig = plt.figure(figsize=(7.2, 5.0))
         gs = fig.add_gridspec(2, 6, hspace=0.55, wspace=1.6)
@@ -63,8 +74,8 @@ def draw(results, out_dir):
             ax_b.set_ylabel("MSE (5 ms bins)")
             ax_b.set_title(f"test MSE {m['test_mse']:.4f} (target var. 1/3)", fontsize=7)
         empty = {"method": []}
-        loss = res.tables.get("ts_loss", empty)
-        align, ang = res.tables.get("alignment"), res.tables.get("angles")
+        loss = ts.tables.get("ts_loss", empty)
+        align, ang = ts.tables.get("alignment"), ts.tables.get("angles")
         for label in (loss.method.unique() if len(loss["method"]) else []):
             kw, name = _style(label)
             lc = loss[loss.method == label]
@@ -72,7 +83,7 @@ def draw(results, out_dir):
             a = align[align.method == label]
             ax_d.plot(a.time, a.cosine, lw=0.8, marker="o", ms=1.5, **kw)
             an = ang[ang.method == label].groupby("time").angle.max()
-            if label.endswith("/random") or label.endswith("/learned"):
+            if method_parts(label)[1].initial != "transpose":
                 ax_e.plot(an.index, an.values, lw=0.8, **kw)
         ax_c.set_yscale("log")
         ax_c.set_xlabel("time (time units)")
@@ -84,8 +95,9 @@ def draw(results, out_dir):
         ax_d.set_ylim(-1.05, 1.05)
         ax_d.set_xlabel("time (time units)")
         ax_d.set_ylabel("cosine to adjoint gradient")
+        firsts = [k for k in (loss.method.unique() if len(loss["method"]) else []) if "/" not in k]
         ax_d.set_title(" ".join(f"{k}: {m.get('gradient_cosine_' + k, np.nan):.2f}"
-                                for k in ("gle", "vle")), fontsize=7)
+                                for k in firsts[:2]), fontsize=7)
         ax_e.set_xlabel("time (time units)")
         ax_e.set_ylabel(r"angle(B, W$^T$) (deg)")
         ax_e.set_ylim(bottom=0)

@@ -1,23 +1,31 @@
 """Temporal-XOR figure.
 
 A: example held-out trials after learning: the two input pulses, the target in the response
-   window (black) and the output of VLE (ours) and GLE. B: online accuracy (blocks of trials)
-   against training time for VLE, GLE, feedback alignment (VLE traces, random B) and
-   instantaneous backprop; the legend gives each method's accuracy on the held-out trials.
+   window (black) and the output of the run's first two methods (default VLE (ours) and GLE).
+B: online accuracy (blocks of trials) against training time for every method of the run
+   (default VLE, GLE, feedback alignment (VLE traces, random B) and instantaneous backprop);
+   colour: error operator, line style: feedback kind (labels and colours from the registered
+   definitions); the legend gives each method's accuracy on the held-out trials.
 """
 
 import numpy as np
 
-from .plot_utils import COLORS, panel_label, plt, save, style
+from locallearn import definitions
+from locallearn.models.rate_rules import method_label, method_parts
+
+from .plot_utils import COLORS, colour_of, panel_label, plt, save, style
 
 NAME = "xor"
 TITLE = "Temporal XOR: VLE, GLE, feedback alignment, instantaneous backprop"
 
-LABEL = {"vle": "VLE (ours)", "gle": "GLE", "vle/random": "feedback alignment",
-         "instantaneous": "instantaneous BP", "gle/random": "GLE, random B",
-         "vle/learned": "VLE, learned B", "gle/learned": "GLE, learned B"}
-COLOR = {"vle": COLORS["vle"], "gle": COLORS["gle"], "vle/random": COLORS["adjoint"],
-         "instantaneous": COLORS["instantaneous"]}
+LINESTYLES = ("-", (0, (4, 1.5)), ":", "-.")
+
+
+def method_style(label, index=0):
+    """Line colour (the operator's) and style (by feedback kind) of a method label."""
+    op, fb = method_parts(label)
+    k = definitions.names("feedback").index(fb.name)
+    return dict(color=colour_of(op.name, index), ls=LINESTYLES[k % len(LINESTYLES)])
 
 
 def runs(quick):
@@ -49,21 +57,22 @@ def draw(results, out_dir):
                 trials.append(j)
         trials = sorted(trials)[:4]
         span = test.t.max() + test.t.diff().abs().min()
+        shown = list(dict.fromkeys(test.method))[:2]
         for n, j in enumerate(trials):
-            for meth in ("vle", "gle"):
+            for meth in shown:
                 e = test[(test.trial == j) & (test.method == meth)]
                 if not len(e):
                     continue
                 tt = e.t + n * span
-                if meth == "vle":
+                if meth == shown[0]:
                     ax_x.plot(tt, e.x1, color=COLORS["target"], lw=0.9,
                               label="channel 1" if n == 0 else None)
                     ax_x.plot(tt, e.x2, color=COLORS["output"], lw=0.9,
                               label="channel 2" if n == 0 else None)
                     ax_o.plot(tt, e.target, color="k", lw=2.0, alpha=0.5,
                               label="target" if n == 0 else None)
-                ax_o.plot(tt, e.output, color=COLOR.get(meth, "0.5"), lw=0.9,
-                          label=LABEL[meth] if n == 0 else None)
+                ax_o.plot(tt, e.output, lw=0.9, label=method_label(meth) if n == 0 else None,
+                          **method_style(meth, shown.index(meth)))
         ax_x.set_ylabel("input")
         ax_x.legend(loc="upper left", ncol=2, fontsize=6, bbox_to_anchor=(0, 1.25))
         plt.setp(ax_x.get_xticklabels(), visible=False)
@@ -71,10 +80,10 @@ def draw(results, out_dir):
         ax_o.set_xlabel("time in held-out trials (time units)")
         ax_o.legend(loc="upper left", ncol=3, fontsize=6, bbox_to_anchor=(0, 1.02))
         c0 = curve[curve.replica == 0]
-        for meth in c0.method.unique():
+        for k, meth in enumerate(c0.method.unique()):
             c = c0[c0.method == meth]
-            ax_c.plot(c.time, c.accuracy, color=COLOR.get(meth, "0.5"), lw=1.0,
-                      label=f"{LABEL.get(meth, meth)}: {m['accuracy_' + meth]:.2f}")
+            ax_c.plot(c.time, c.accuracy, lw=1.0, **method_style(meth, k),
+                      label=f"{method_label(meth)}: {m['accuracy_' + meth]:.2f}")
         ax_c.axhline(m["chance_level"], color="k", lw=0.5, ls=":")
         ax_c.set_ylim(0.3, 1.02)
         ax_c.set_xlabel("training time (time units)")

@@ -18,20 +18,28 @@ STYLE = os.path.join(os.path.dirname(__file__), "style.mplstyle")
 #: Named colours used consistently across figures. Rules carry their own colours (their
 #: definitions); these are the figures' other elements.
 COLORS = dict(target="#1f4e9c", output="#c0392b", gle="#1f4e9c", vle="#c0392b",
-              instantaneous="#8c8c8c", adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c", learned="#c0392b",
-              fixed="#7b3294", learned_fast="#2e8b57")
+              instantaneous="#8c8c8c", adjoint="#2e8b57", transpose="#1f4e9c", random="#8c8c8c",
+              learned="#c0392b", fixed="#7b3294", learned_fast="#2e8b57")
 
 
 #: Colours for names that have none (plugin rules without a colour), in order.
 FALLBACK = FALLBACK_COLOURS
 
 
-def colour_of(name, given=None, index=0):
-    """The colour of ``name``: ``given`` (e.g. a definition's colour) if set, else `COLORS`,
-    else the ``index``-th fallback colour (never a KeyError for an unknown name)."""
+def colour_of(name, fallback_index=0, given=None,
+              kinds=("error_operator", "feedback", "optimizer", "fast_rule", "slow_rule")):
+    """The colour of ``name``: ``given`` if set (e.g. a colour a run recorded), else the colour
+    of the registered definition ``name`` (the first of ``kinds`` that has one, see
+    `locallearn.definitions`), else `COLORS`, else fallback colour ``fallback_index``; never a
+    KeyError for an unknown name."""
+    from locallearn import definitions
+
     if isinstance(given, str) and given:
         return given
-    return COLORS.get(name) or FALLBACK[index % len(FALLBACK)]
+    for kind in kinds:
+        if name in definitions.names(kind) and definitions.get(kind, name).colour:
+            return definitions.get(kind, name).colour
+    return COLORS.get(name) or FALLBACK[fallback_index % len(FALLBACK)]
 
 
 @contextlib.contextmanager

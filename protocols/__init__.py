@@ -11,13 +11,16 @@ fastrules
 chain
     GLE/VLE teacher-student chain of two retrospective neurons (GLE Fig. 5).
 fourier
-    LE Fourier synthesis and a teacher-student complex signal with transpose, random and learned
-    feedback, aligned against the exact adjoint.
+    LE Fourier synthesis of a sawtooth (Haider et al. 2021, Fig. 2a).
+fourier_ts
+    Teacher-student complex signal with transpose, random and learned feedback, aligned against
+    the exact adjoint.
 xor
     Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side.
 """
 
-from . import autoencoder, chain, dynamics, fastrules, fourier, xor
+from . import autoencoder, chain, dynamics, fastrules, fourier, fourier_ts, xor
 
 PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, dynamics.PROTOCOL,
-                                 chain.PROTOCOL, fourier.PROTOCOL, xor.PROTOCOL)}
+                                 chain.PROTOCOL, fourier.PROTOCOL, fourier_ts.PROTOCOL,
+                                 xor.PROTOCOL)}

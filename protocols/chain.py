@@ -1,5 +1,5 @@
 """Protocol ``chain``: a chain of two retrospective neurons learns to mimic a teacher (GLE Fig. 5;
-spec sections 3a and 7).
+docs/latent-equilibrium.md §3a, §7).
 
 Network 1 -> 1 -> 1, softplus, no bias, tau_r = 0.1 time units (1 time unit = 1 s). Teacher
 w = (1, 2), tau_m = (1, 2). Students start from w ~ U(0, 1), tau_m ~ U(0, 1) (clamped at 0.1);
@@ -8,7 +8,7 @@ weights *and* both tau_m are learned; gamma = 1, beta = 0.01. Input: a +-1 squar
 instantaneous backprop) learn side by side from the same input and the same initial values; the
 teacher runs in the same network and its output is every student's target.
 
-Differences from the reference protocol (spec 3a), measured and documented in the README:
+Differences from the reference protocol (§3a), measured and documented in the README:
 * one input stream instead of a batch of 100 phase-shifted streams (Brian2 synapses cannot share
   one weight between streams). With one stream, constant-rate Adam locks into a limit cycle that
   tracks the teacher by modulating the parameters within each input period (training loss
@@ -18,7 +18,7 @@ Differences from the reference protocol (spec 3a), measured and documented in th
 
 Headline metrics (``metrics.json``), for ``method`` (and ``*_<method>`` for every method):
 w_error, tau_error: max |w - (1, 2)| and max |tau_m - (1, 2)| at the end of training;
-final_loss: mean (r_out - y*)^2 over the last ``loss_window`` of training (spec 3a);
+final_loss: mean (r_out - y*)^2 over the last ``loss_window`` of training (§3a);
 test_loss: the same with frozen parameters and no nudging over the test phase.
 """
 
@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 from brian2 import second, Hz
 
+from locallearn import definitions
 from locallearn.errors import ConfigError
-from locallearn.models.rate import RateModel, Replica
-from locallearn.params import param, Range, Choice, POSITIVE, NONNEGATIVE
+from locallearn.models.rate import RateModel, RegisteredChoice, Replica
+from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
 from locallearn.protocol import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
@@ -59,8 +60,8 @@ class ChainConfig:
     """Configuration of the chain protocol (defaults: the full configuration)."""
 
     model: RateModel = dataclasses.field(default_factory=_chain_model)
-    method: str = param("gle", "headline method: gle | vle | instantaneous (also run)",
-                        check=Choice("gle", "vle", "instantaneous"))
+    method: str = param("gle", "headline method: a registered error operator (also run)",
+                        check=RegisteredChoice("error_operator"))
     methods: list = param(["gle", "vle", "instantaneous"], "methods run side by side",
                           kind="list")
     replicas: int = param(1, "independent students per method (different initial values)",
@@ -95,7 +96,8 @@ class ChainConfig:
         for m in self.methods:
             if "/" in m:
                 raise ConfigError("methods", f"the chain has no feedback choice (one neuron per "
-                                  f"layer, B = W^T): use gle, vle, instantaneous, got {m!r}")
+                                  f"layer, B = W^T): use an error operator ("
+                                  f"{', '.join(definitions.names('error_operator'))}), got {m!r}")
         if np.any(np.asarray(self.teacher_tau_m, float) <= 0):
             raise ConfigError("teacher_tau_m", "must be positive")
         if float(self.tau_r / second) > float(self.model.tau_min / second):
@@ -279,5 +281,6 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="chain", config_class=ChainConfig, prepare=prepare, build=build, collect=collect,
-    analyse=analyse, quick=QUICK, doc="Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP (GLE Fig. 5)",
+    analyse=analyse, quick=QUICK,
+    doc="Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP (GLE Fig. 5)",
     object_fields=rc.object_fields(2))

@@ -1,7 +1,8 @@
 """Shared machinery of the prospective-rate protocols (chain, fourier, xor).
 
 A *method* is a label ``OPERATOR`` or ``OPERATOR/FEEDBACK`` (``gle``, ``vle/random``,
-``vle/learned``, ``instantaneous``); see `locallearn.models.rate` for the parts. Methods that
+``vle/learned``, ``instantaneous``) naming registered definitions (`locallearn.definitions`,
+built-ins in `locallearn.models.rate_rules`, more from plugin files). Methods that
 share an operator share their equation strings and run as replicas of one Brian2 group (one set
 of compiled code objects); all methods of a protocol run side by side in one network, on one
 input, so a run compiles once.
@@ -12,32 +13,46 @@ import dataclasses
 import numpy as np
 from brian2 import second
 
+from locallearn import definitions
 from locallearn.errors import ConfigError
 from locallearn.models import rate
 
-__all__ = ["METHOD_HELP", "parse_method", "check_methods", "check_dt", "GroupPlan",
-           "group_methods", "build_groups", "binned", "record_steps", "check_multiple", "object_fields"]
+__all__ = ["method_help", "parse_method", "check_methods", "check_dt", "GroupPlan",
+           "group_methods", "build_groups", "binned", "record_steps", "check_multiple",
+           "object_fields", "feedback_fields"]
 
-METHOD_HELP = ("OPERATOR or OPERATOR/FEEDBACK with OPERATOR in " + ", ".join(rate.OPERATOR_NAMES)
-               + " and FEEDBACK in " + ", ".join(rate.FEEDBACK_NAMES))
+
+def method_help():
+    """What a method label may be, with the names registered now (plugins included)."""
+    return ("OPERATOR or OPERATOR/FEEDBACK with OPERATOR in "
+            + ", ".join(definitions.names("error_operator")) + " and FEEDBACK in "
+            + ", ".join(definitions.names("feedback")))
 
 
 def parse_method(label, field="methods"):
-    """``"vle/random"`` -> ("vle", "random"); ``"gle"`` -> ("gle", "transpose")."""
+    """``"vle/random"`` -> ("vle", "random"); ``"gle"`` -> ("gle", "transpose"); the names must
+    be registered (`locallearn.definitions`)."""
     if not isinstance(label, str):
-        raise ConfigError(field, f"entries must be {METHOD_HELP}, got {label!r}")
+        raise ConfigError(field, f"entries must be {method_help()}, got {label!r}")
     parts = label.strip().split("/")
     op = parts[0]
     fb = parts[1] if len(parts) > 1 else "transpose"
-    if len(parts) > 2 or op not in rate.OPERATOR_NAMES or fb not in rate.FEEDBACK_NAMES:
-        raise ConfigError(field, f"entries must be {METHOD_HELP}, got {label!r}")
+    if len(parts) > 2 or op not in definitions.names("error_operator") \
+            or fb not in definitions.names("feedback"):
+        raise ConfigError(field, f"entries must be {method_help()}, got {label!r}")
     return op, fb
+
+
+def feedback_fields(feedback, W_T, B_random, kappa):
+    """Replica fields (B, kappa in Hz as a float, fb_plastic) of the registered feedback kind
+    ``feedback`` (`locallearn.models.rate_rules.Feedback.replica_fields`)."""
+    return definitions.get("feedback", feedback).replica_fields(W_T, B_random, kappa)
 
 
 def check_methods(methods, field="methods"):
     """Validate a list of method labels (non-empty, known, no duplicates)."""
     if not methods:
-        raise ConfigError(field, f"must list at least one method ({METHOD_HELP})")
+        raise ConfigError(field, f"must list at least one method ({method_help()})")
     seen = set()
     for m in methods:
         parse_method(m, field)
@@ -103,6 +118,7 @@ def group_methods(base_model, methods, make_replica, prefix="m"):
                    labels=list(methods))
     gp.operators = ops
     return [gp]
+
 
 def build_groups(plans, sizes, phis, input_group, dt, learn_start, learn_end, target_code="",
                  teacher=None, accumulate=False, namespace=None):

@@ -1,4 +1,5 @@
-"""Protocol ``xor``: temporal XOR (spec section 7; the protocol is ours, no primary source).
+"""Protocol ``xor``: temporal XOR (docs/latent-equilibrium.md §7; the protocol is ours, no primary
+source).
 
 Two input channels. Each trial shows a +1 or -1 pulse (``pulse``, 1 time unit) on channel 1,
 then after a delay ``delay`` (2 time units) a +1 or -1 pulse on channel 2; during a response
@@ -6,7 +7,7 @@ window (``window``, 2 time units) after the second pulse the target is -1 if the
 and +1 if they differ; no error is given outside the window. Trials follow each other without
 reset (trial length 6 time units). Network 2 -> 16 -> 1: 8 retrospective (tau_r = 0.1) and 8
 instantaneous (tau_r = tau_m) tanh units, tau_m log-spaced from 0.5 to 4; linear instantaneous
-output; initial weights and biases U(+-1/sqrt(fan_in)) (pinned scale, spec 7 pitfalls); Adam
+output; initial weights and biases U(+-1/sqrt(fan_in)) (pinned scale, §7 pitfalls); Adam
 every step. The methods (default VLE (ours), GLE, feedback alignment (VLE traces, random fixed
 B) and instantaneous backprop) learn side by side from one input stream and the same initial
 weights; then plasticity stops and ``n_test`` held-out trials are scored.
@@ -25,7 +26,7 @@ from brian2 import second, Hz
 from locallearn.errors import ConfigError
 from locallearn.models import rate
 from locallearn.models.rate import RateModel, Replica
-from locallearn.params import param, Range, Choice, POSITIVE
+from locallearn.params import param, Range, POSITIVE
 from locallearn.protocol import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
@@ -161,14 +162,13 @@ def prepare(cfg, seed):
         for label in gp.labels:
             _, fb = rc.parse_method(label)
             for k, (W, b, Brand) in enumerate(inits):
-                B = [None, None, W[2].T.copy() if fb == "transpose" else Brand.copy()]
+                fbf = rc.feedback_fields(fb, W[2].T, Brand, cfg.model.kappa / Hz)
                 reps.append(Replica(name=f"{label}#{k}", W=[w if w is None else w.copy()
                                                             for w in W],
                                     b=[v if v is None else v.copy() for v in b], tau_m=tau_m,
                                     tau_r=tau_r, eta=[None, eta, eta], eta_b=[None, eta, eta],
-                                    eta_tau=[None, 0.0, 0.0], B=B,
-                                    kappa=float(cfg.model.kappa / Hz) if fb == "learned"
-                                    else 0.0, fb_plastic=0.0 if fb == "random" else 1.0,
+                                    eta_tau=[None, 0.0, 0.0], B=[None, None, fbf["B"]],
+                                    kappa=fbf["kappa"], fb_plastic=fbf["fb_plastic"],
                                     selector=gp.operators.index(rc.parse_method(label)[0])))
                 labels.append(label)
         gp.replicas, gp.labels = reps, labels

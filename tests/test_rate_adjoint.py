@@ -1,4 +1,5 @@
-"""The exact adjoint of the prospective rate network (spec 1.5), on synthetic data: pure NumPy."""
+"""The exact adjoint of the prospective rate network (docs/latent-equilibrium.md §1.5), on
+synthetic data: pure NumPy."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ def _copy(lst):
 
 
 def _chain_setup():
-    """Spec 1.5's check: 2-neuron softplus chain, tau_m = (1, 2), tau_r = 0.1, dt = 1e-3, T = 30;
+    """§1.5's check: 2-neuron softplus chain, tau_m = (1, 2), tau_r = 0.1, dt = 1e-3, T = 30;
     the target is the output of the teacher w = (1, 2)."""
     dt, T = 1e-3, 30.0
     t = np.arange(int(round(T / dt))) * dt
@@ -52,7 +53,7 @@ def test_adjoint_matches_finite_differences_on_the_two_neuron_chain():
         tn[l] -= h
         fd = (_loss(s, W, tp)[0] - _loss(s, W, tn)[0]) / (2 * h)
         assert abs(g["tau_m"][l][0] - fd) / abs(fd) < 1e-3
-    # lambda (spec 1.5): terminal condition lambda(T) = (tau_r/tau_m) delta(T) / dt
+    # lambda (§1.5): terminal condition lambda(T) = (tau_r/tau_m) delta(T) / dt
     delta_T = out["phip"][2][-1] * A.mse_loss(out["r"][2], s["y"], s["dt"])[1][-1]
     assert g["lam"][2][-1] == pytest.approx(-(0.1 / 1.5) * delta_T / s["dt"])
 
@@ -111,7 +112,7 @@ def test_instantaneous_neuron_has_the_textbook_gradient():
 
 
 def test_presynaptic_trace_makes_the_last_layer_exact():
-    """Spec 7 [S] / VLE (ours): pairing the output error with D+_tau_r I-_tau_m[r_pre] gives the
+    """§7 [S] / VLE (ours): pairing the output error with D+_tau_r I-_tau_m[r_pre] gives the
     exact gradient of a retrospective output layer (adjointness), while pairing the GLE error
     with r_pre does not; both up to the one-step pairing offset of the network."""
     dt, n = 0.01, 4000
@@ -138,7 +139,7 @@ def test_presynaptic_trace_makes_the_last_layer_exact():
 
 
 def test_gle_gain_mismatch_matches_spec_numbers():
-    """Spec 1.5: |GLE| / |adjoint| = (1 + w^2 tau_m^2) / (1 + w^2 tau_r^2): 1.36, 4.95, 33.9."""
+    """§1.5: |GLE| / |adjoint| = (1 + w^2 tau_m^2) / (1 + w^2 tau_r^2): 1.36, 4.95, 33.9."""
     ratio = A.gle_adjoint_gain_ratio([0.3, 1.0, 3.0], tau_m=2.0, tau_r=0.1)
     np.testing.assert_allclose(ratio, [1.36, 4.95, 33.9], rtol=5e-3)
 

@@ -1,8 +1,6 @@
 """The Brian2 rate model (models/rate.py): the documented discrete scheme, the composed strings,
 and bad input."""
 
-import json
-
 import numpy as np
 import pytest
 from brian2 import second, StateMonitor
@@ -87,7 +85,7 @@ def test_resolved_strings_follow_operator_and_optimizer():
     assert "dq/dt = (r_s_pre - q)/tau_s_post" in vle.forward_model
     assert "eps_s_post*(q + tau_r_post*(r_s_pre - q)/tau_s_post)" in vle.forward_model
     # the backward rule is the mirrored forward rule, gated by fb_plastic of the upper layer
-    assert "dbq/dt = (r_s_post - bq)/tau_s_pre" in vle.backward_model
+    assert "dbq/dt = (r_s_post - bq) / tau_s_pre" in vle.backward_model
     assert "dbw/dt = fb_plastic_pre*(" in vle.backward_model
     assert "I_fb_post = bw*e_s_pre : 1 (summed)" in vle.backward_model
     gle = rate.RateModel(operator="gle", optimizer="adam").resolved()
@@ -95,7 +93,9 @@ def test_resolved_strings_follow_operator_and_optimizer():
     assert "dw_m/dt" in gle.forward_model and "c1_post" in gle.forward_model
     inst = rate.RateModel(operator="instantaneous").resolved()
     assert inst.error == "e_s = eps_s"
-    assert rate.mirror("a_pre*b_post + c") == "a_post*b_pre + c"
+    swap = {"a_pre": "a_post", "b_post": "b_pre", "a_post": "a_pre"}
+    assert rate.rate_rules.rename_identifiers("a_pre*b_post + a_post", swap) == \
+        "a_post * b_pre + a_pre"
     # a user's string survives resolution
     custom = rate.RateModel(operator="gle", weight_grad="e_s_post*r_s_pre*2").resolved()
     assert "e_s_post*r_s_pre*2" in custom.forward_model
@@ -117,16 +117,17 @@ def test_angle_between_B_and_W_transpose():
     ("chain", dict(tau_min="200*second"), "tau_min"),
     ("chain", dict(eta="-1*Hz"), "eta"),
     ("chain", dict(loss_window="1e6*second"), "loss_window"),
-    ("fourier", dict(methods="vle/sideways"), "methods"),
-    ("fourier", dict(probe_len="60*second"), "probe_len"),
+    ("fourier_ts", dict(methods="vle/sideways"), "methods"),
+    ("fourier_ts", dict(probe_len="60*second"), "probe_len"),
     ("fourier", dict(le_dt="20*ms"), "dt"),
-    ("fourier", dict(part="a"), "part"),
+    ("fourier", dict(le_hidden_phi="relu"), "le_hidden_phi"),
+    ("fourier_ts", dict(output_phi="step"), "output_phi"),
     ("xor", dict(n_hidden="15"), "n_hidden"),
     ("xor", dict(dt="0.3*second"), "pulse"),
     ("xor", dict(dt="0.1*second"), "dt"),
     ("xor", dict(optimizer="sgd"), "optimizer"),
     ("xor", dict(tau_r_retro="1*second"), "tau_r_retro"),
-    ("fourier", dict(tau_r_retro="2*second"), "tau_r_retro"),
+    ("fourier_ts", dict(tau_r_retro="2*second"), "tau_r_retro"),
     ("chain", dict(tau_r="0.5*second"), "tau_r"),
 ])
 def test_bad_input_names_the_parameter(protocol, overrides, field):
@@ -150,6 +151,9 @@ def test_params_lists_the_rate_protocols():
     proc = run_cli("params", "fourier", timeout=120)
     assert proc.returncode == 0
     assert "le_model.eta" not in proc.stdout  # dotted paths are not listed
+    assert "le_dt" in proc.stdout and "le_hidden_phi" in proc.stdout
+    proc = run_cli("params", "fourier_ts", timeout=120)
+    assert proc.returncode == 0
     assert "probe_len" in proc.stdout and "methods" in proc.stdout
 
 
