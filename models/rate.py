@@ -292,6 +292,8 @@ class RateModel:
     forward_model: str = param("", "forward synapse model ('' = composed)")
     backward_model: str = param("", "backward synapse model ('' = composed from the forward "
                                 "synapse; must gate the update of bw with fb_plastic_pre)")
+    rule_params: dict = param({}, "values of a plugin rule's own parameters (built-in rules' "
+                              "parameters are fields)", kind="params")
 
     def resolved(self):
         """Copy with every string the operator and optimizer select written out. The forward
@@ -323,11 +325,24 @@ class RateModel:
         constants the schedule's bias corrections read (`SCHEDULE_CODE`). Schedules and clamps
         are per-neuron constants (`schedule_values`), so changing them never recompiles."""
         ns = dict(tau_adam1=self.tau_adam1, tau_adam2=self.tau_adam2, adam_eps=self.adam_eps)
+        fields = {f.name for f in dataclasses.fields(self)}
         for kind, name in (("optimizer", self.optimizer), ("error_operator", self.operator),
                            ("feedback", self.feedback)):
             for p in definitions.get(kind, name).params:
-                ns[p.name] = getattr(self, p.name, p.default)
+                ns[p.name] = getattr(self, p.name) if p.name in fields \
+                    else self.rule_params.get(p.name, p.default)
         return ns
+
+    def dynamic_params(self):
+        """{name: field metadata} of the rules' parameters that are not fields of the model (a
+        plugin rule's): settable with ``--set NAME=...`` (see `locallearn.params.param`)."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        out = {}
+        for kind in ("error_operator", "feedback", "optimizer"):
+            for n, p in definitions.declared_params(kind).items():
+                if n not in fields:
+                    out.setdefault(n, p.meta())
+        return out
 
     def schedule_values(self, learn_start, learn_end):
         """Per-neuron schedule constants (name -> Quantity) for a learning phase

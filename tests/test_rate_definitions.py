@@ -135,3 +135,28 @@ def test_a_comparison_keeps_the_users_synapse_strings():
                              lambda label, op, fb: None)[0]
     assert "sel_1_post*(eps_s_post" in plain.model.forward_model
     assert "dbq/dt" in plain.model.backward_model
+
+
+def test_a_plugin_rules_parameter_is_set_like_a_field(tmp_path, monkeypatch):
+    """A plugin operator's own parameter is a --set key; its value reaches the namespace."""
+    monkeypatch.setattr(definitions, "_REGISTRY", copy.deepcopy(definitions._REGISTRY))
+    monkeypatch.setattr(definitions, "_PLUGINS", [])
+    monkeypatch.setenv(definitions.PLUGIN_ENV, "")
+    path = tmp_path / "scaled.py"
+    path.write_text(textwrap.dedent('''
+        from locallearn.definitions import Param
+        from locallearn.models.rate_rules import ErrorOperator
+
+        scaledgle = ErrorOperator(
+            name="scaledgle", error="e_s = v + tau_m*(eps_s - v)/tau_r",
+            weight_grad="kscale*e_s_post*r_s_pre", bias_grad="kscale*e_s",
+            tau_grad="-kscale*e_s*(s_s - u)/tau_m",
+            params=(Param("kscale", 0.5, "gradient scale, dimensionless"),))
+    '''))
+    definitions.load_plugin(path)
+    cfg = make_config("chain", quick=True, overrides=dict(operator="scaledgle", kscale="0.25"))
+    assert cfg.model.namespace()["kscale"] == 0.25
+    assert make_config("chain", quick=True,
+                       overrides=dict(operator="scaledgle")).model.namespace()["kscale"] == 0.5
+    with pytest.raises(ConfigError, match="kscale"):
+        make_config("chain", overrides=dict(kscale="x"))
