@@ -95,10 +95,11 @@ def draw(results, out_dir):
                       label=label)
         ax_e.axhline(0.05, color="k", lw=0.5, ls=":")
         ax_e.set_yscale("log")
-        ax_e.set_ylim(bottom=min(1e-4, ax_e.get_ylim()[0]) / 30)
         ax_e.set_xlabel("learning time (s)")
         ax_e.set_ylabel("weight distance to target")
-        ax_e.legend(loc="lower left", fontsize=5.5, title="best stable rate: time to 0.05",
-                    title_fontsize=5.5)
+        # below the panel, so that no text sits on a curve whatever the rules compared
+        ax_e.legend(loc="upper left", bbox_to_anchor=(-0.2, -0.28), fontsize=5.5,
+                    title="best stable rate: time to distance 0.05", title_fontsize=5.5,
+                    alignment="left")
         panel_label(ax_e, "E")
         return save(fig, out_dir, NAME)
