@@ -42,7 +42,9 @@ def draw(results, out_dir):
         for k, meth in enumerate(methods):
             p = params[params.method == meth]
             c = colour_of(meth, k)
-            ax_w.plot(p.time, p.w1, color=c, lw=0.9, label=method_label(meth))
+            ax_w.plot(p.time, p.w1, color=c, lw=0.9, label=(
+                f"{method_label(meth)}: max |w - w*| {m.get('w_error_' + meth, np.nan):.1e}, "
+                f"final loss {m.get('final_loss_' + meth, np.nan):.0e}"))
             ax_w.plot(p.time, p.w2, color=c, lw=0.9, ls=(0, (4, 1.5)))
             ax_t.plot(p.time, p.tau1, color=c, lw=0.9)
             ax_t.plot(p.time, p.tau2, color=c, lw=0.9, ls=(0, (4, 1.5)))
@@ -54,18 +56,14 @@ def draw(results, out_dir):
             ax.set_xlabel("time (time units)")
         ax_w.set_ylabel("weight (solid w1, dashed w2)")
         ax_t.set_ylabel(r"$\tau_m$ (solid layer 1, dashed 2)")
-        short = {k: method_label(k).split(" ")[0] for k in methods}
-        title = "max |w - w*|: " + ", ".join(
-            f"{short[k]} {m.get('w_error_' + k, np.nan):.1e}" for k in methods[:2])
-        ax_w.legend(loc="center right", bbox_to_anchor=(1.02, 0.7), title=title, title_fontsize=6)
+        # one legend below the panels: no text over a curve, whatever the methods
+        fig.legend(*ax_w.get_legend_handles_labels(), loc="upper center",
+                   bbox_to_anchor=(0.5, -0.05), ncol=min(2, len(methods)), fontsize=6)
         ax_l.set_yscale("log")
         ax_l.axvspan(t1, ax_l.get_xlim()[1] if len(loss) else t1 + 1, color="0.9", lw=0)
         ax_l.axvline(t0, color="k", lw=0.5, ls=":")
         ax_l.set_xlabel("time (time units)")
         ax_l.set_ylabel(r"$(r_{out} - y^*)^2$")
-        ax_l.set_title("final loss " + ", ".join(
-            f"{short[k]} {m['final_loss_' + k]:.0e}" for k in methods),
-            fontsize=5.5, loc="right")
         for ax, lab in zip((ax_w, ax_t, ax_l), "ABC"):
             panel_label(ax, lab)
         return save(fig, out_dir, NAME)

@@ -78,7 +78,7 @@ def draw(results, out_dir):
         plt.setp(ax_x.get_xticklabels(), visible=False)
         ax_o.set_ylabel("output")
         ax_o.set_xlabel("time in held-out trials (time units)")
-        ax_o.legend(loc="upper left", ncol=3, fontsize=6, bbox_to_anchor=(0, 1.02))
+        ax_o.legend(loc="upper left", ncol=3, fontsize=6, bbox_to_anchor=(0, -0.36))
         c0 = curve[curve.replica == 0]
         for k, meth in enumerate(c0.method.unique()):
             c = c0[c0.method == meth]
@@ -88,8 +88,8 @@ def draw(results, out_dir):
         ax_c.set_ylim(0.3, 1.02)
         ax_c.set_xlabel("training time (time units)")
         ax_c.set_ylabel("accuracy (online, blocks)")
-        ax_c.legend(loc="lower right", fontsize=6, title="held-out accuracy",
-                    title_fontsize=6)
+        ax_c.legend(loc="upper left", fontsize=6, title="held-out accuracy",
+                    title_fontsize=6, bbox_to_anchor=(0, -0.2), alignment="left")
         panel_label(ax_x, "A")
         panel_label(ax_c, "B")
         return save(fig, out_dir, NAME)
