@@ -69,8 +69,10 @@ def draw(results, out_dir):
             if k == 0:
                 panel_label(ax_x, "A")
                 ax_r.set_ylabel("neuron")
-            if k == 2:
-                ax_x.legend(loc="upper right", fontsize=5.5)
+            if k == 2:  # room above the traces, so the legend covers none of them
+                lo, hi = ax_x.get_ylim()
+                ax_x.set_ylim(lo, hi + 0.3 * (hi - lo))
+                ax_x.legend(loc="upper right", fontsize=5.5, ncol=2)
 
         ax_b = fig.add_subplot(gs[2, 0:3])
         for key, res in (("learned", learned), ("fixed", fixed)):

@@ -64,6 +64,8 @@ def draw(results, out_dir):
                 ax.plot(w.time * 1e3, w.output, color=COLORS["output"], lw=0.8, label="output")
                 ax.set_xlabel("time (ms)")
                 ax.set_title(title, fontsize=7)
+            lo, hi = ax_a1.get_ylim()  # room below the traces for the legend
+            ax_a1.set_ylim(lo - 0.3 * (hi - lo), hi)
             ax_a1.legend(loc="lower left", ncol=2)
             lc = res.tables["le_loss"]
             ax_b.plot(lc.time * 1e3, lc.mse, color="k", lw=0.8)
@@ -89,8 +91,9 @@ def draw(results, out_dir):
         ax_c.set_xlabel("time (time units)")
         ax_c.set_ylabel("loss (teacher-student)")
         handles, labels = ax_c.get_legend_handles_labels()
-        ax_e.legend(handles, labels, loc="upper right", fontsize=5.5, handlelength=2.5,
-                    title="colour: feedback; line: operator", title_fontsize=5.5)
+        ax_e.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=5.5,
+                    handlelength=2.5, title="colour: feedback; line: operator",
+                    title_fontsize=5.5, alignment="left")
         ax_d.axhline(0, color="k", lw=0.5)
         ax_d.set_ylim(-1.05, 1.05)
         ax_d.set_xlabel("time (time units)")
