@@ -8,7 +8,6 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import numpy as np
-from scipy.signal import lfilter
 
 __all__ = ["drive_correlation", "linear_fit", "lowpass", "ei_balance"]
 
@@ -40,6 +39,8 @@ def linear_fit(x, y):
 
 def lowpass(u, decay):
     """Leaky integration along time: y[n] = decay y[n-1] + u[n] (axis 0)."""
+    from scipy.signal import lfilter  # lazy: scipy.signal costs ~1 s to import
+
     return lfilter([1.0], [1.0, -decay], np.asarray(u, float), axis=0)
 
 

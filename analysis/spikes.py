@@ -7,7 +7,6 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import numpy as np
-from scipy.signal import lfilter
 
 __all__ = ["to_steps", "firing_rates", "isi_cv", "fano_factor", "multi_spike_fraction",
            "filtered_spike_trains", "spike_counts", "window_counts", "ping_pong_fraction"]
@@ -119,6 +118,8 @@ def filtered_spike_trains(steps, idx, N, start, stop, decay):
     1, ``decay = 1 - lambda dt``). Returns an array (stop - start, N) for steps start..stop-1,
     including the contribution of every spike before ``start``.
     """
+    from scipy.signal import lfilter  # lazy: scipy.signal costs ~1 s to import
+
     steps = np.asarray(steps, np.int64)
     idx = np.asarray(idx, np.int64)
     T = stop - start
