@@ -266,6 +266,32 @@ def build_balanced(cfg, plan):
                  monitors=monitors)
 
 
+def jumps_pending(when):
+    """Whether a monitor in slot ``when`` of the schedule in effect sees the reset of a spike
+    (``r += 1``) but not yet its fast jumps W_f o on V: the resets follow the threshold and the
+    synaptic events come later, in the next step (GeNN's order, brian2genn's schedule)."""
+    from brian2 import prefs
+
+    sched = list(prefs.core.network.default_schedule)
+    if not all(s in sched for s in (when, "thresholds", "resets", "synapses")):
+        return False
+    n, thr = len(sched), sched.index("thresholds")
+    dist = {s: (sched.index(s) - thr) % n for s in (when, "resets", "synapses")}
+    return dist["resets"] < dist[when] <= dist["synapses"]
+
+
+def undelivered_spikes(raw_pop, dt):
+    """Take the spikes of the step before each recorded step out of ``rec_r`` when the
+    recording precedes their delivery (`jumps_pending`), so that V = drive_ff + W_f r holds
+    on every device: r becomes the trains whose jumps V has received."""
+    rec_steps = spikes.to_steps(raw_pop["t_rec"], dt)
+    st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
+    rows = np.searchsorted(rec_steps, st + 1)
+    ok = rows < len(rec_steps)
+    ok[ok] = rec_steps[rows[ok]] == st[ok] + 1
+    np.subtract.at(raw_pop["rec_r"], (rows[ok], si[ok]), 1.0)
+
+
 def collect_balanced(cfg, plan, built):
     """Read monitors and final weights into plain arrays, one entry per population."""
     mon = built.monitors["target"]
@@ -301,6 +327,8 @@ def collect_balanced(cfg, plan, built):
             per[0]["t_rec"] = np.asarray(dm.t_).copy()
             for var in DRIVE_VARIABLES:
                 per[0][f"rec_{var}"] = np.asarray(getattr(dm, var + "_")).T.copy()
+            if jumps_pending(dm.when):
+                undelivered_spikes(per[0], dt)
         for pp, d in zip(members, per):
             raw["pops"][pp.name] = d
     return raw
