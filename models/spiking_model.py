@@ -97,7 +97,7 @@ TARGET_SCHEDULE_CODE = "hold = int(t + t_offset >= hold_start)"
 #: autoencoder's defaults, close to its x_std = 3).
 SINE_TARGET_EQS = """
 dx/dt = Ax + c : 1                                                     # target (§3)
-dc/dt = (1 - hold)*sqrt(2)*sigma_c*2*pi*(2 + i)*Hz*cos(2*pi*(2 + i)*Hz*t) : hertz  # sine command
+dc/dt = (1 - hold)*sqrt(2.0)*sigma_c*2*pi*(2 + i)*Hz*cos(2*pi*(2 + i)*Hz*t) : hertz  # sine command
 Ax : hertz                          # A x (summed)
 xhat : 1                            # decoded output D r (summed from the neurons)
 hold : 1                            # 1 while the command is frozen
