@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from brian2 import second, Hz
 
-from locallearn.analysis import balance, errors, spikes, weights
+from locallearn.analysis import balance, errors, weights
 from locallearn.params import param, Range
 from locallearn.protocol import Protocol
 from locallearn.results import RunResult

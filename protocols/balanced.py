@@ -27,17 +27,15 @@ from locallearn.models.spiking import (BASE_PER_NEURON, blocks_from_values, buil
                                        target_values, variable_views)
 from locallearn.protocols.balanced_analysis import *  # noqa: F401,F403  (re-exported)
 from locallearn.protocols.balanced_analysis import __all__ as _analysis_all
+from locallearn.protocols.balanced_record import *  # noqa: F401,F403  (re-exported)
+from locallearn.protocols.balanced_record import (DRIVE_VARIABLES, drive_interval,
+                                                  jumps_pending, snapshot_interval,
+                                                  undelivered_spikes)
+from locallearn.protocols.balanced_record import __all__ as _record_all
 
 __all__ = ["BalancedPhases", "Schedule", "PopulationPlan", "BalancedPlan", "make_schedule",
-           "check_phases", "build_balanced", "collect_balanced", "runtime_keys",
-           "drive_interval"] + list(_analysis_all)
-
-#: Largest number of weight values kept in snapshots (snapshots x synapses).
-MAX_SNAPSHOT_ENTRIES = 20_000_000
-#: Largest number of values the drive recordings (V, drive_ff, r) keep over a whole run.
-MAX_DRIVE_ENTRIES = 12_000_000
-#: The neuron variables a population records for its balance metrics (arrays ``rec_*``).
-DRIVE_VARIABLES = ("V", "drive_ff", "r")
+           "check_phases", "build_balanced", "collect_balanced",
+           "runtime_keys"] + list(_analysis_all) + list(_record_all)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -170,24 +168,6 @@ class Built:
     monitors: dict
 
 
-def drive_interval(plan, pp):
-    """Recording interval (s) of a population's drives: every step unless the whole run would
-    exceed `MAX_DRIVE_ENTRIES` values, then every k-th step."""
-    steps = plan.schedule.end / plan.schedule.dt
-    k = int(np.ceil(steps * pp.model.N * len(DRIVE_VARIABLES) / MAX_DRIVE_ENTRIES))
-    return plan.schedule.dt * max(1, k)
-
-
-def snapshot_interval(plan, pp):
-    """Weight-snapshot interval (s) for a population, raised to keep memory bounded."""
-    n_snap = plan.schedule.end / plan.weights_dt
-    per = pp.model.N ** 2 * (2 if pp.slow else 1)
-    if n_snap * per <= MAX_SNAPSHOT_ENTRIES:
-        return plan.weights_dt
-    k = int(np.ceil(n_snap * per / MAX_SNAPSHOT_ENTRIES))
-    return plan.weights_dt * k
-
-
 def replica_groups(populations):
     """Group populations that share every equation string into replica groups.
 
@@ -264,32 +244,6 @@ def build_balanced(cfg, plan):
             objects.append(monitors[f"{gname}/drives"])
     return Built(objects=objects, duration=sch.end * second, target=target, pops=pops,
                  monitors=monitors)
-
-
-def jumps_pending(when):
-    """Whether a monitor in slot ``when`` of the schedule in effect sees the reset of a spike
-    (``r += 1``) but not yet its fast jumps W_f o on V: the resets follow the threshold and the
-    synaptic events come later, in the next step (GeNN's order, brian2genn's schedule)."""
-    from brian2 import prefs
-
-    sched = list(prefs.core.network.default_schedule)
-    if not all(s in sched for s in (when, "thresholds", "resets", "synapses")):
-        return False
-    n, thr = len(sched), sched.index("thresholds")
-    dist = {s: (sched.index(s) - thr) % n for s in (when, "resets", "synapses")}
-    return dist["resets"] < dist[when] <= dist["synapses"]
-
-
-def undelivered_spikes(raw_pop, dt):
-    """Take the spikes of the step before each recorded step out of ``rec_r`` when the
-    recording precedes their delivery (`jumps_pending`), so that V = drive_ff + W_f r holds
-    on every device: r becomes the trains whose jumps V has received."""
-    rec_steps = spikes.to_steps(raw_pop["t_rec"], dt)
-    st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
-    rows = np.searchsorted(rec_steps, st + 1)
-    ok = rows < len(rec_steps)
-    ok[ok] = rec_steps[rows[ok]] == st[ok] + 1
-    np.subtract.at(raw_pop["rec_r"], (rows[ok], si[ok]), 1.0)
 
 
 def collect_balanced(cfg, plan, built):

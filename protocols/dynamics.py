@@ -38,7 +38,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from brian2 import Hz, ms, second
+from brian2 import Hz, second
 
 from locallearn.analysis import balance, errors, spikes, weights
 from locallearn.errors import ConfigError

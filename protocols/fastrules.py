@@ -177,7 +177,7 @@ def analyse(cfg, plan, raw):
         curve.insert(0, "rule", rule)
         curve.insert(0, "population", pp.name)
         curves.append(curve)
-        st, si = raw_pop["spike_steps"], raw_pop["spike_i"]
+        st, _si = raw_pop["spike_steps"], raw_pop["spike_i"]
         learn = (st >= sch.step(sch.learn_start)) & (st < sch.step(sch.learn_end))
         dur = sch.learn_end - sch.learn_start
         rate_learn = float(np.sum(learn) / pp.model.N / dur) if dur > 0 else float("nan")

@@ -4,7 +4,6 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 """
 
 import json
-import os
 
 import numpy as np
 import pytest

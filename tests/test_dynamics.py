@@ -6,7 +6,6 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 import numpy as np
 import pytest
 
-from locallearn import params
 from locallearn.errors import ConfigError
 from locallearn.protocol import make_config, run_protocol
 from locallearn.protocols.balanced import make_schedule
