@@ -172,7 +172,8 @@ def _param_rows(params):
     rows = ["| parameter | default | unit | accepted | meaning |", "|---|---|---|---|---|"]
     for p in params:
         unit = "1" if p.unit is None else str(p.unit)
-        check = p.check.describe(unit) if hasattr(p.check, "describe") else ""
+        check = p.check.describe("" if p.unit is None else unit) \
+            if hasattr(p.check, "describe") else ""
         rows.append(f"| {_code(p.name)} | {_code(_value(p.default))} | {_code(unit)} | "
                     f"{_cell(check)} | {_cell(p.doc)} |")
     return "\n".join(rows) + "\n"
@@ -238,8 +239,6 @@ def protocols_fragment():
         out.append(f"## `{name}`\n")
         out.append(f"{proto.doc}\n")
         out.append(f"```{{eval-rst}}\n.. automodule:: {modname}\n   :no-index:\n```\n")
-        quick = ", ".join(f"`{k}={v}`" for k, v in proto.quick.items())
-        out.append(f"`--quick` sets {quick}.\n")
         out.append(f"Parameters (`python -m locallearn params {name}`):\n")
         out.append("```text\n" + _stdout_of(["params", name]).rstrip() + "\n```\n")
     return "\n".join(out)
