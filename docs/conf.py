@@ -47,7 +47,13 @@ locallearn_readme_pages = {
 # MyST
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-nb_execution_mode = "off"       # notebooks are committed without outputs and run by the tests
+# Notebooks are committed without outputs and run by the tests (tests/test_notebooks.py), so
+# the site shows them as they are; LOCALLEARN_DOCS_EXECUTE=1 runs them during the build (at the
+# size LOCALLEARN_TUTORIAL_QUICK selects) and shows their outputs and figures.
+nb_execution_mode = "force" if os.environ.get("LOCALLEARN_DOCS_EXECUTE") == "1" else "off"
+nb_execution_timeout = 900
+nb_execution_raise_on_error = True
+nb_execution_in_temp = True
 
 # autodoc
 default_role = "py:obj"          # `name` in docstrings is a cross-reference where it resolves

@@ -36,6 +36,10 @@ def test_committed_without_outputs(path):
 def test_tutorial_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALLEARN_TUTORIAL_QUICK", "1")
     monkeypatch.setenv("TMPDIR", str(tmp_path))        # the notebooks' temporary directory
+    # the kernel is this environment's ipykernel (a user's own "python3" kernelspec, which may
+    # point at another Python, is not looked up), and IPython's history stays in tmp_path
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
