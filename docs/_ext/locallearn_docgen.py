@@ -50,7 +50,7 @@ def _latex_part(part):
 
 
 def _latex_name(name):
-    """``tau_m`` -> ``\tau_{m}``, ``drive_ff`` -> ``\mathrm{drive}_{\mathrm{ff}}``."""
+    r"""``tau_m`` -> ``\tau_{m}``, ``drive_ff`` -> ``\mathrm{drive}_{\mathrm{ff}}``."""
     base, _, sub = name.partition("_")
     if not base:
         return r"\mathrm{" + name.replace("_", r"\_") + "}"
@@ -293,7 +293,7 @@ def write_readme_fragments(srcdir, pages):
     with open(readme, encoding="utf-8") as fh:
         sections = readme_sections(fh.read())
     where = {slug: page for page, items in pages.items() for slug, _ in items}
-    for page, items in pages.items():
+    for items in pages.values():
         for slug, level in items:
             if slug not in sections:
                 raise RuntimeError(f"conf.py README_PAGES: README.md has no section {slug!r} "
