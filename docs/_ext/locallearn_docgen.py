@@ -214,6 +214,34 @@ def definitions_fragment(kind, level="####"):
     return "\n".join(out)
 
 
+def record_fragment(cls):
+    """The fields of a model record (`locallearn.params.param` metadata): default, unit,
+    accepted values, meaning. A string default that is a module constant is named."""
+    import importlib
+
+    mod = importlib.import_module(cls.__module__)
+    constants = {v: k for k, v in vars(mod).items() if k.isupper() and isinstance(v, str)}
+    rows = ["| field | default | unit | accepted | meaning |", "|---|---|---|---|---|"]
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        if "doc" not in meta:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
+        if isinstance(default, str) and default in constants:
+            shown = f"`{constants[default]}` (above)"
+        elif isinstance(default, str) and "\n" in default:
+            shown = "(string)"
+        else:
+            shown = _code(_value(default)) if _value(default) != "" else "`''`"
+        unit = "" if meta.get("unit") is None else str(meta["unit"])
+        check = meta.get("check")
+        accepted = check.describe(unit) if hasattr(check, "describe") else ""
+        rows.append(f"| {_code(f.name)} | {shown} | {_code(unit) if unit else ''} | "
+                    f"{_cell(accepted)} | {_cell(meta['doc'])} |")
+    return "\n".join(rows) + "\n"
+
+
 # --------------------------------------------------------------------------------------------
 # Protocols and command line
 # --------------------------------------------------------------------------------------------
@@ -331,6 +359,8 @@ def generate(app):
         "locallearn.models.spiking_model", _string_constants("locallearn.models.spiking_model")))
     _write(os.path.join(gen, "models-rate.md"), module_strings_fragment(
         "locallearn.models.rate", _string_constants("locallearn.models.rate")))
+    _write(os.path.join(gen, "record-spiking.md"), record_fragment(spiking_model.SpikingModel))
+    _write(os.path.join(gen, "record-rate.md"), record_fragment(rate.RateModel))
     m = rate.RateModel().resolved()
     _write(os.path.join(gen, "models-rate-composed.md"), "\n".join([
         f"### Forward synapse, composed (`operator={m.operator}`, `optimizer={m.optimizer}`)\n",
