@@ -62,7 +62,7 @@ $(DOCS_STAMP): $(STAMP) setup.cfg pyproject.toml
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(PY) -m sphinx -b html -W --keep-going docs docs/_build/html
+	$(PY) -m sphinx -b html -E -W --keep-going docs docs/_build/html
 
 clean-cache:
 	rm -rf $(HOME)/.cache/locallearn results/runs

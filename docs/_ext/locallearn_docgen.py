@@ -415,10 +415,38 @@ def cleanup_docstring(app, what, name, obj, options, lines):
     lines[:] = out
 
 
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def short_signature(app, what, name, obj, options, signature, return_annotation):
+    """Multi-line string defaults (the equation strings of the model records) are shown by the
+    name of the module constant that holds them, or as ``'...'``."""
+    import ast
+    import sys
+
+    if not signature or "\\n" not in signature:
+        return None
+    mod = sys.modules.get(getattr(obj, "__module__", ""), None)
+    constants = {v: k for k, v in vars(mod).items() if k.isupper() and isinstance(v, str)} \
+        if mod else {}
+
+    def repl(m):
+        if "\\n" not in m.group(0):
+            return m.group(0)
+        try:
+            value = ast.literal_eval(m.group(0))
+        except (ValueError, SyntaxError):
+            return "'...'"
+        return constants.get(value, "'...'")
+
+    return _STRING.sub(repl, signature), return_annotation
+
+
 def setup(app):
     app.add_config_value("locallearn_readme_pages", {}, "env")
     app.add_config_value("locallearn_docstring_cleanup", (), "env")
     app.connect("builder-inited", generate)
     app.connect("autodoc-process-docstring", cleanup_docstring, priority=550)
     app.connect("autodoc-process-docstring", rubric_headings, priority=600)
+    app.connect("autodoc-process-signature", short_signature)
     return dict(parallel_read_safe=True, parallel_write_safe=True)
