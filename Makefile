@@ -8,7 +8,7 @@ GENN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 GENN_VENV   ?= .venv-genn
 GENN_STAMP  := $(GENN_VENV)/.installed
 
-.PHONY: figures figures-full test test-all test-genn bench clean-cache genn-env help
+.PHONY: figures figures-full test test-all test-genn bench clean-cache genn-env help docs
 
 help:
 	@echo "make figures       install into $(VENV) and regenerate the paper figures (quick size)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench         benchmarks (ratios measured side by side)"
 	@echo "make genn-env      create $(GENN_VENV) for the genn device (GeNN itself: see README)"
 	@echo "make test-genn     the GeNN tests (need GENN_PATH and make genn-env; slow)"
+	@echo "make docs          install the docs extra into $(VENV), build the site into docs/_build/html"
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,15 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m locallearn bench
+
+# The documentation site (Sphinx + myst-nb), warnings as errors
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) setup.cfg pyproject.toml
+	$(PY) -m pip install -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -b html -E -W --keep-going docs docs/_build/html
 
 clean-cache:
 	rm -rf $(HOME)/.cache/locallearn results/runs

@@ -98,7 +98,7 @@ def simulate_forward(x, W, b, tau_m, tau_r, phis, dt, u0=None, I0=None):
 
 
 def mse_loss(r_out, y, dt, mask=None):
-    """L = sum_n dt mask^n (1/2) |r^n - y^n|^2 and dL/dr (same shape as ``r_out``)."""
+    """L = sum_n dt mask^n (1/2) ``|r^n - y^n|^2`` and dL/dr (same shape as ``r_out``)."""
     r_out = np.asarray(r_out, float)
     diff = r_out - np.asarray(y, float).reshape(r_out.shape)
     m = np.ones(r_out.shape[0]) if mask is None else np.asarray(mask, float).reshape(-1)
@@ -182,7 +182,7 @@ def flatten(mats):
 
 
 def gle_adjoint_gain_ratio(omega, tau_m, tau_r):
-    """|GLE error operator| / |adjoint| at angular frequency ``omega`` (rad per time unit):
+    """``|GLE error operator| / |adjoint|`` at angular frequency ``omega`` (rad per time unit):
     (1 + w^2 tau_m^2)/(1 + w^2 tau_r^2) (§1.5). Both have the phase
     atan(w tau_m) - atan(w tau_r)."""
     omega = np.asarray(omega, float)

@@ -13,29 +13,38 @@ more, `locallearn.definitions.load_plugin`), and the backward synapse is compose
 forward one by `rate_rules.backward_model` (parsed equations, no rewriting of text). Built-ins:
 
 error operator (``operator``)
-    ``instantaneous``  e = phi'(u_p) (B e_up): plain backprop of the current error (§0).
-    ``gle``            e = D+_tau_m I-_tau_r [phi'(u_p) (B e_up)]: causal GLE error neurons
-                       (§1.3), weight update e r_pre (§1.4).
-    ``vle``            VLE (ours, §6 and the [S] note of §7): the same causal error
-                       neurons transport the error down, but each layer's weights learn from the
-                       raw error eps = phi'(u_p) (B e_up) times a presynaptic eligibility trace
-                       D+_tau_r I-_tau_m [r_pre] (the forward filter applied to the presynaptic
-                       rate), and tau_m from eps times D+_tau_r I-_tau_m [du/dt]. This moves the
-                       layer's own filter from the error (where GLE can only apply its causal
-                       inverse) onto the presynaptic side, where it is exact (adjointness).
+    ``instantaneous``
+        e = phi'(u_p) (B e_up): plain backprop of the current error (§0).
+    ``gle``
+        e = D+_tau_m I-_tau_r [phi'(u_p) (B e_up)]: causal GLE error neurons
+        (§1.3), weight update e r_pre (§1.4).
+    ``vle``
+        VLE (ours, §6 and the [S] note of §7): the same causal error
+        neurons transport the error down, but each layer's weights learn from the
+        raw error eps = phi'(u_p) (B e_up) times a presynaptic eligibility trace
+        D+_tau_r I-_tau_m [r_pre] (the forward filter applied to the presynaptic
+        rate), and tau_m from eps times D+_tau_r I-_tau_m [du/dt]. This moves the
+        layer's own filter from the error (where GLE can only apply its causal
+        inverse) onto the presynaptic side, where it is exact (adjointness).
+
     (``adjoint``: exact continuous-time BPTT (§1.5), offline, `locallearn.analysis.adjoint`.)
 feedback pathway (per replica, same strings; a method label ``OPERATOR/FEEDBACK`` selects it)
-    ``transpose``      B starts at W^T and receives the mirrored update, so it stays W^T.
-    ``random``         B fixed and random (feedback alignment).
-    ``learned``        B starts random and receives the mirrored update plus a decay -kappa B,
-                       while W gets -kappa W (Kolen-Pollack; *not from VLE*): B - W^T decays as
-                       exp(-kappa t) while kappa is on (``kp_end``).
+    ``transpose``
+        B starts at W^T and receives the mirrored update, so it stays W^T.
+    ``random``
+        B fixed and random (feedback alignment).
+    ``learned``
+        B starts random and receives the mirrored update plus a decay -kappa B,
+        while W gets -kappa W (Kolen-Pollack; *not from VLE*): B - W^T decays as
+        exp(-kappa t) while kappa is on (``kp_end``).
 optimizer (``optimizer``)
-    ``gd``             plain gradient flow dW/dt = eta g (§1.4).
-    ``adam``           continuous-time Adam as synaptic ODEs: dm/dt = (g - m)/tau_adam1,
-                       dv/dt = (g^2 - v)/tau_adam2, dW/dt = eta (m/c1)/(sqrt(v/c2) + eps), with
-                       the bias corrections c1, c2 of discrete Adam (forward Euler of these ODEs
-                       with tau = dt/(1 - beta) *is* discrete Adam).
+    ``gd``
+        plain gradient flow dW/dt = eta g (§1.4).
+    ``adam``
+        continuous-time Adam as synaptic ODEs: dm/dt = (g - m)/tau_adam1,
+        dv/dt = (g^2 - v)/tau_adam2, dW/dt = eta (m/c1)/(sqrt(v/c2) + eps), with
+        the bias corrections c1, c2 of discrete Adam (forward Euler of these ODEs
+        with tau = dt/(1 - beta) *is* discrete Adam).
 
 VLE derivation (ours; full text in ``docs/vle.md``). Energy: the action
 S = int [C(r_N, y*) + sum_l lambda_l (u_p,l - K_l[W_l r_{l-1} + b_l])] dt with

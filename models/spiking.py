@@ -15,15 +15,22 @@ Groups and pathways (every one inside the Brian2 subset that brian2genn supports
 ``neurons`` (N units)
     Leaky integrate-and-fire predictive-coding neurons: membrane V, feedforward drive drive_ff,
     filtered spike train r, and one per-neuron constant for each parameter of the active rules.
-``ff``: target -> neurons, summed ``I_ff = F c``.
-``A``: target -> target, summed ``Ax = A x``.
-``fast``: neurons -> neurons (all pairs, the diagonal *is* the reset), on-spike jumps ``V += w``
+``ff``
+    target -> neurons, summed ``I_ff = F c``.
+``A``
+    target -> target, summed ``Ax = A x``.
+``fast``
+    neurons -> neurons (all pairs, the diagonal *is* the reset), on-spike jumps ``V += w``
     and the fast plasticity rule (§2).
-``wta``: neurons -> neurons (i != j), summed ``n_above``: how many other neurons have a larger
+``wta``
+    neurons -> neurons (i != j), summed ``n_above``: how many other neurons have a larger
     excess V - T. The threshold fires only the neuron with none above it (§4).
-``readout``: neurons -> target, summed ``xhat = F^T r`` (dynamics only).
-``feedback``: target -> neurons, summed ``Fe = F (x - xhat)`` (dynamics only).
-``slow``: neurons -> neurons, summed ``I_slow = W_s r`` and the slow rule (§3, dynamics only).
+``readout``
+    neurons -> target, summed ``xhat = F^T r`` (dynamics only).
+``feedback``
+    target -> neurons, summed ``Fe = F (x - xhat)`` (dynamics only).
+``slow``
+    neurons -> neurons, summed ``I_slow = W_s r`` and the slow rule (§3, dynamics only).
 
 Parameters that a compile-once sweep varies (the rules' own, ``K``, ``sigma_V``, ``sigma_c``) are
 per-neuron (per-channel) constants, so a standalone binary can be rerun with other values

@@ -93,7 +93,7 @@ TARGET_SCHEDULE_CODE = "hold = int(t + t_offset >= hold_start)"
 #: the sine c_d = sqrt(2) sigma_c sin(2 pi (2 + d) Hz t) (channel 0 at 2 Hz, channel 1 at 3 Hz,
 #: ...), written as an ODE so that it runs on every device, GeNN included. With
 #: ``sigma_V = 0`` the whole network is deterministic: the input for comparing devices spike for
-#: spike. x_d then has an rms of about sqrt(2) sigma_c / |lambda + 2 pi i f_d| (about 3.7 at the
+#: spike. x_d then has an rms of about sqrt(2) sigma_c / ``|lambda + 2 pi i f_d|`` (about 3.7 at the
 #: autoencoder's defaults, close to its x_std = 3).
 SINE_TARGET_EQS = """
 dx/dt = Ax + c : 1                                                     # target (§3)
