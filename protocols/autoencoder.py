@@ -91,6 +91,11 @@ def prepare(cfg, seed):
                                                     record_drives=True)])
 
 
+def memory(cfg):
+    """Counts for the memory check (see `protocols.balanced.memory_need`): one population."""
+    return balanced.memory_need(cfg, [(1, False, True, True)])
+
+
 def build(cfg, plan):
     """Brian2 objects of the run (see `protocols.balanced.build_balanced`)."""
     return build_balanced(cfg, plan)
@@ -204,5 +209,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
-    rerun=balanced, runtime_keys=balanced.runtime_keys,
+    rerun=balanced, runtime_keys=balanced.runtime_keys, memory=memory,
     object_fields=balanced.OBJECT_FIELDS)

@@ -207,6 +207,13 @@ def prepare(cfg, seed):
                         populations=pops)
 
 
+def memory(cfg):
+    """Counts for the memory check: the learner (fast and slow pathways, drives recorded) and
+    the two fixed reference populations."""
+    pops = [(1, True, True, True)] + ([(2, True, False, False)] if cfg.references else [])
+    return balanced.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True)
+
+
 def build(cfg, plan):
     """Brian2 objects (see `protocols.balanced.build_balanced`)."""
     return build_balanced(cfg, plan)
@@ -412,6 +419,7 @@ def analyse(cfg, plan, raw):
 
 
 PROTOCOL = Protocol(
+    memory=memory,
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced network learns a linear dynamical system dx/dt = Ax + c (Bourdoukan & Deneve 2015, sec. 2)",
     rerun=balanced, runtime_keys=balanced.runtime_keys,
