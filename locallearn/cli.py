@@ -204,6 +204,7 @@ def _cmd_sweep(args):
 
 def _cmd_params(args):
     from .protocol import get_protocol, make_config
+    from .memory import describe as describe_memory
     from .params import field_paths, format_value, get_path, _field_meta
 
     proto = get_protocol(args.protocol)
@@ -225,6 +226,7 @@ def _cmd_params(args):
     for name, doc, text in equations:  # in full, after the scalar parameters
         print(f"\n  {name}: {doc}")
         print("\n".join("      " + line for line in text.splitlines()))
+    print("\n" + describe_memory(proto, cfg))
     return 0
 
 

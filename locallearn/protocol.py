@@ -300,6 +300,8 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     with (run_lock(out) if out is not None else contextlib.nullcontext()):
         if out is not None and not resume:  # again: another writer may have finished meanwhile
             results.check_output_dir(out, overwrite=overwrite)
+        if out is not None:
+            results.remove_stale(out)  # an interrupted save's temporaries
         return _run_checked(proto, cfg, plan, device, seed, out, threads, report, resume,
                             after_segment, genn_order)
 

@@ -24,7 +24,8 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["RunResult", "save", "load", "check_output_dir", "atomic_write_npz", "atomic_write_json", "table_format"]
+__all__ = ["RunResult", "save", "load", "check_output_dir", "atomic_write_npz",
+           "atomic_write_json", "remove_stale", "table_format"]
 
 
 @dataclasses.dataclass
@@ -217,6 +218,24 @@ def _swap_into_place(tmp, path):
     os.replace(path, old)
     os.replace(tmp, path)
     shutil.rmtree(old)
+
+
+def remove_stale(path):
+    """Remove what an interrupted `save` of ``path`` left beside it (``.tmp-NAME-*`` and
+    ``.old-NAME-*`` directories). Only the writer holding ``path``'s lock may call this (see
+    `locallearn.runlock`): another writer's `save` in progress looks the same."""
+    import re
+
+    path = os.path.abspath(path)
+    parent, name = os.path.dirname(path), os.path.basename(path)
+    pattern = re.compile(r"\.(tmp|old)-" + re.escape(name) + r"-[a-z0-9_]{8}$")
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.match(entry) and os.path.isdir(os.path.join(parent, entry)):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
 def atomic_write_json(path, obj):

@@ -37,7 +37,7 @@ from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
                             command_sigma)
-from locallearn.protocols import balanced
+from locallearn.protocols import balanced, balanced_memory
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, collect_balanced, make_schedule,
                                            check_phases, drive_check, filtered_trains,
@@ -93,7 +93,7 @@ def prepare(cfg, seed):
 
 def memory(cfg):
     """Counts for the memory check (see `protocols.balanced.memory_need`): one population."""
-    return balanced.memory_need(cfg, [(1, False, True, True)])
+    return balanced_memory.memory_need(cfg, [(1, False, True, True)])
 
 
 def build(cfg, plan):

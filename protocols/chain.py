@@ -290,8 +290,7 @@ def analyse(cfg, plan, raw):
 
 
 PROTOCOL = Protocol(
-    memory=memory,
     name="chain", config_class=ChainConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK,
     doc="Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP (GLE Fig. 5)",
-    object_fields=rc.object_fields(2))
+    object_fields=rc.object_fields(2), memory=memory)

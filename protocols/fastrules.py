@@ -32,7 +32,7 @@ from locallearn.params import param, Choice, Range
 from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.protocols import autoencoder
-from locallearn.protocols import balanced
+from locallearn.protocols import balanced, balanced_memory
 from locallearn.protocols.balanced import (PopulationPlan, build_balanced, collect_balanced,
                                            weight_curve)
 
@@ -151,7 +151,7 @@ def prepare(cfg, seed):
 def memory(cfg):
     """Counts for the memory check: one population per (rule, learning rate) of the grid."""
     n = sum(len(rate_grid(cfg, rule)) for rule in comparison_rules(cfg))
-    return balanced.memory_need(cfg, [(n, False, True, False)])
+    return balanced_memory.memory_need(cfg, [(n, False, True, False)])
 
 
 def build(cfg, plan):

@@ -362,8 +362,7 @@ def analyse(cfg, plan, raw):
 
 
 PROTOCOL = Protocol(
-    memory=memory,
     name="fourier_ts", config_class=FourierTSConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK,
     doc="Teacher-student complex signal: transpose/random/learned feedback vs the exact adjoint",
-    object_fields=rc.object_fields(3))
+    object_fields=rc.object_fields(3), memory=memory)

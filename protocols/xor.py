@@ -288,7 +288,6 @@ def analyse(cfg, plan, raw):
 
 
 PROTOCOL = Protocol(
-    memory=memory,
     name="xor", config_class=XorConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc="Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side",
-    object_fields=rc.object_fields(2))
+    object_fields=rc.object_fields(2), memory=memory)
