@@ -82,6 +82,60 @@ def test_second_writer_is_refused_with_the_holders_pid_and_a_killed_holder_frees
         assert holder(out) == os.getpid()
 
 
+class _Holder:
+    """Another process holding the lock of ``path`` (a context manager)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(self.path)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "held"
+        return self.proc.pid
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_sweeps_and_the_figure_cache_take_the_lock(tmp_path):
+    from locallearn.figures import RunSpec, _run_path, cached_run
+    from locallearn.sweep import run_sweep
+
+    sw = tmp_path / "sweep"
+    with _Holder(sw) as pid:
+        with pytest.raises(ConfigError, match=f"pid {pid}"):
+            run_sweep("autoencoder", ["eta_f=0.01,0.02"], sw, quick=True, progress=False)
+    assert not sw.exists()
+    spec = RunSpec("xor", overrides=(("n_train", "10"),), quick=True)
+    _, path = _run_path(spec, str(tmp_path / "cache"), "numpy")
+    with _Holder(path) as pid:
+        with pytest.raises(ConfigError, match=f"--cache: .*pid {pid}"):
+            cached_run(spec, str(tmp_path / "cache"), device="numpy", report=False)
+    assert not os.path.exists(path)
+
+
+def test_save_over_a_run_directory_without_an_atomic_exchange(tmp_path, monkeypatch):
+    """Where the system cannot exchange two directories, save still replaces the old one and
+    keeps its checkpoints; an interrupted save's temporaries are removed by the next writer."""
+    res = results.RunResult(protocol="demo", config=dict(N=1), metrics=dict(status="ok"),
+                            arrays=dict(W=np.ones(3)))
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "state.npz").write_bytes(b"x")
+    (out / "config.json").write_text("{}")
+    monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+    results.save(res, out, overwrite=True)
+    assert sorted(os.listdir(out)) == ["arrays.npz", "checkpoints", "config.json",
+                                       "metrics.json"]
+    assert (out / "checkpoints" / "state.npz").read_bytes() == b"x"
+    (tmp_path / ".tmp-run-abcd1234").mkdir()  # left by a killed save
+    (tmp_path / ".tmp-run-2-abcd1234").mkdir()  # another run's: kept
+    results.remove_stale(out)
+    assert sorted(os.listdir(tmp_path)) == [".tmp-run-2-abcd1234", "run"]
+
+
 def test_two_resumes_at_once_one_proceeds_and_the_result_equals_an_uninterrupted_run(tmp_path):
     ref = _reference(seed=7)
     out = tmp_path / "run"
@@ -94,7 +148,7 @@ def test_two_resumes_at_once_one_proceeds_and_the_result_equals_an_uninterrupted
     assert codes == [0, 2], [o[1][-2000:] for o in outs]
     loser = outs[[p.returncode for p in procs].index(2)][1]
     assert len(loser.strip().splitlines()) == 1, loser
-    assert "another process" in loser or "finished run" in loser
+    assert "another process" in loser and "pid" in loser
     res = results.load(out)
     assert res.metrics["status"] == "ok"
     np.testing.assert_array_equal(res.arrays["W_final"], ref.arrays["W_final"])
