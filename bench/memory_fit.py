@@ -38,6 +38,8 @@ def main(sizes):
                              text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
+    if len(rows) < 2:
+        return
     syn = np.array([r["synapses"] for r in rows], float)
     peak = np.array([(r["self_kb"] + r["children_kb"]) * 1024 for r in rows], float)
     rec = np.array([r["recorded"] for r in rows], float)

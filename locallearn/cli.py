@@ -27,7 +27,10 @@ bench [--quick] [--only NAME ...]
 
 Bad input (unknown protocol, device or parameter, malformed values, wrong shapes, bad time
 constants, equations Brian2 rejects, an output directory that is not empty) prints one line
-``locallearn: error: ...`` naming the parameter, writes nothing, and exits with status 2.
+``locallearn: error: ...`` naming the parameter, writes nothing, and exits with status 2. So do
+a configuration whose memory estimate exceeds the memory available (see `locallearn.memory`), a
+run directory that another process is writing (its process id is named, see
+`locallearn.runlock`) and a resume whose checkpoints are all damaged.
 """
 
 import argparse

@@ -28,6 +28,7 @@ __all__ = ["Need", "estimate", "limit", "check", "describe", "BYTES_PER_SYNAPSE"
 #: ``autoencoder`` runs of 0.4 s at N = 500, 1000, 2000: 0.76, 1.09, 2.15 GB; the least-squares
 #: fit of peak - recorded x `BYTES_PER_RECORDED` against the synapse count gives 240 bytes per
 #: synapse and an intercept of 488 MiB (`BASE_BYTES`); the fit reproduces N = 2000 within 1 %.
+#: Checked outside the fit at N = 3000: measured 3.19 GB, estimated 3.66 GB (15 % above).
 BYTES_PER_SYNAPSE = 240
 #: Bytes per neuron (state variables, per-neuron parameters; small against the synapses).
 BYTES_PER_NEURON = 1_000
