@@ -17,6 +17,7 @@ import time
 
 from locallearn import params, results
 from locallearn.protocol import get_protocol, make_config, run_protocol
+from locallearn.runlock import run_lock
 
 from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_fourier, fig_xor
 
@@ -58,14 +59,19 @@ def _usable(path, device):
 
 
 def cached_run(spec, cache, device="cpp_standalone", rerun=False, report=True):
-    """Result of ``spec`` from the cache, running the protocol if it is missing."""
+    """Result of ``spec`` from the cache, running the protocol if it is missing (holding the
+    run directory's lock, `locallearn.runlock`, while it runs)."""
     cfg, path = _run_path(spec, cache, device)
     if not rerun and _usable(path, device):
         print(f"  cached  {spec.protocol:<12} {path}")
         return results.load(path)
-    print(f"  running {spec.protocol:<12} -> {path}", flush=True)
-    return run_protocol(spec.protocol, cfg=cfg, device=device, seed=spec.seed, out=path,
-                        overwrite=True, report=report)
+    with run_lock(path, what="--cache"):  # one writer per cached run directory
+        if not rerun and _usable(path, device):  # another process finished it meanwhile
+            print(f"  cached  {spec.protocol:<12} {path}")
+            return results.load(path)
+        print(f"  running {spec.protocol:<12} -> {path}", flush=True)
+        return run_protocol(spec.protocol, cfg=cfg, device=device, seed=spec.seed, out=path,
+                            overwrite=True, report=report)
 
 
 def _run_missing(specs, cache, device, rerun, jobs):

@@ -27,7 +27,10 @@ bench [--quick] [--only NAME ...]
 
 Bad input (unknown protocol, device or parameter, malformed values, wrong shapes, bad time
 constants, equations Brian2 rejects, an output directory that is not empty) prints one line
-``locallearn: error: ...`` naming the parameter, writes nothing, and exits with status 2.
+``locallearn: error: ...`` naming the parameter, writes nothing, and exits with status 2. So do
+a configuration whose memory estimate exceeds the memory available (see `locallearn.memory`), a
+run directory that another process is writing (its process id is named, see
+`locallearn.runlock`) and a resume whose checkpoints are all damaged.
 """
 
 import argparse
@@ -204,6 +207,7 @@ def _cmd_sweep(args):
 
 def _cmd_params(args):
     from .protocol import get_protocol, make_config
+    from .memory import describe as describe_memory
     from .params import field_paths, format_value, get_path, _field_meta
 
     proto = get_protocol(args.protocol)
@@ -225,6 +229,7 @@ def _cmd_params(args):
     for name, doc, text in equations:  # in full, after the scalar parameters
         print(f"\n  {name}: {doc}")
         print("\n".join("      " + line for line in text.splitlines()))
+    print("\n" + describe_memory(proto, cfg))
     return 0
 
 

@@ -165,7 +165,8 @@ class RegisteredName:
         return names(self.kind) + self.extra
 
     def accepts(self, v):
-        return v in self.options
+        """Whether ``v`` names a registered definition (a list or array never does)."""
+        return isinstance(v, str) and v in self.options
 
     def describe(self, unit_name=""):
         return "one of " + ", ".join(repr(o) for o in self.options) + " (or a plugin's rule)"

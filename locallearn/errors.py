@@ -7,6 +7,8 @@ state becomes non-finite or its population rate exceeds the documented bound; it
 partial result recorded up to that point so that nothing is lost.
 """
 
+import re
+
 
 class LocallearnError(Exception):
     """Base class of all errors this package raises on purpose."""
@@ -17,6 +19,7 @@ class ConfigError(LocallearnError, ValueError):
 
     def __init__(self, parameter, message):
         self.parameter = parameter
+        message = re.sub(r"\s*\n\s*", " ", str(message))  # one line (array reprs span several)
         super().__init__(f"{parameter}: {message}" if parameter else message)
 
 

@@ -6,11 +6,20 @@ A long run is cut into equal segments. The network is built (and on cpp_standalo
 once for one segment's duration; segment k reruns it with the state left by segment k - 1, its
 time offset and its own seed (``run_args`` on cpp_standalone, restore-and-set on the runtime
 devices). After every segment its recordings and the state are written atomically to
-``DIR/checkpoints/`` (temporary file, then rename), and the state is checked for divergence
-(non-finite values, runaway rates): a diverged run stops with a clear message and keeps what was
-recorded. ``resume`` continues from the last complete segment and reaches the same result, bit for
-bit, as an uninterrupted segmented run (each segment's seed depends only on the run's seed and the
-segment index).
+``DIR/checkpoints/`` (temporary file, then rename): ``segment_KKKKK.npz`` holds segment k's
+recordings and the state after it, ``state.npz`` the latest state and the number of segments
+done. The state is checked for divergence (non-finite values, runaway rates): a diverged run
+stops with a clear message and keeps what was recorded. ``resume`` continues from the last
+complete segment and reaches the same result, bit for bit, as an uninterrupted segmented run
+(each segment's seed depends only on the run's seed and the segment index).
+
+Checked checkpoints: ``resume`` reads every checkpoint file in full before it continues, which
+checks the CRC-32 the ``.npz`` (zip) format keeps for every array, so a truncated or corrupted
+file is found. When the latest state or a segment file is damaged or missing, the run continues
+from the last segment whose file and all earlier ones are intact (one line on stderr names the
+damaged file), after removing the later segment files; the result is still bit-identical to an
+uninterrupted run. With no intact segment it stops with `ConfigError` naming the damaged file.
+The cost: each segment file also holds the state (weights included) after its segment.
 
 Protocols opt in with ``Protocol.rerun``: a namespace (e.g. a module) with
 ``run_args(cfg, plan, built, state, t_offset)``, ``final_state(built)``,
@@ -27,6 +36,7 @@ import glob
 import json
 import os
 import signal
+import sys
 
 import numpy as np
 
@@ -96,9 +106,32 @@ def _raise_terminated(signum, frame):
     raise _Terminated()
 
 
+STATE_PREFIX = "__state__/"
+
+
+def _segment_file(ckpt, k):
+    return os.path.join(ckpt, f"segment_{k:05d}.npz")
+
+
+def _read_npz(path):
+    """Every array of an ``.npz`` file, each read in full, so that the zip format's CRC-32 of
+    every member is checked: a truncated or corrupted file raises `_Damaged`."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except Exception as exc:  # zipfile, numpy and the OS raise many types for a damaged file
+        raise _Damaged(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                       .rstrip(": ")) from None
+
+
+class _Damaged(Exception):
+    pass
+
+
 def _load_segment(ckpt, k):
-    with np.load(os.path.join(ckpt, f"segment_{k:05d}.npz")) as npz:
-        return unflatten({key: npz[key] for key in npz.files})
+    """The recordings of segment ``k`` (without the state stored beside them)."""
+    flat = _read_npz(_segment_file(ckpt, k))
+    return unflatten({key: v for key, v in flat.items() if not key.startswith("__")})
 
 
 def _reload(raws, ckpt):
@@ -106,14 +139,69 @@ def _reload(raws, ckpt):
     return [r if r is not None else _load_segment(ckpt, k) for k, r in enumerate(raws)]
 
 
+def _segment_state(ckpt, k):
+    """The state after segment ``k`` stored in its segment file; `_Damaged` if the file is
+    missing, damaged or holds no state."""
+    path = _segment_file(ckpt, k)
+    if not os.path.isfile(path):
+        raise _Damaged("missing")
+    flat = _read_npz(path)
+    if int(flat.get("__segment__", -1)) != k:
+        raise _Damaged("holds no state of this segment")
+    return {key[len(STATE_PREFIX):]: v for key, v in flat.items()
+            if key.startswith(STATE_PREFIX)}
+
+
 def _load_checkpoints(ckpt):
+    """(segments done, state after them, [None] * done) of a checkpoint directory, verified.
+
+    Every segment file up to the latest state is read in full (CRC-checked). When the latest
+    state (``state.npz``) or a segment file is damaged or missing, the run continues from the
+    last segment whose file and every earlier one are intact (its file holds the state after
+    it), says so on stderr and removes the files after that point; with no intact segment it
+    stops with `ConfigError` naming the damaged file.
+    """
     state_file = os.path.join(ckpt, "state.npz")
-    if not os.path.isfile(state_file):
+    segs = sorted(glob.glob(os.path.join(ckpt, "segment_*.npz")))
+    if not os.path.isfile(state_file) and not segs:
         return 0, None, []
-    with np.load(state_file) as npz:
-        flat = {k: npz[k] for k in npz.files}
-    done = int(flat.pop("__segments_done__"))
-    return done, flat, [None] * done
+    problem = None
+    try:
+        flat = _read_npz(state_file) if os.path.isfile(state_file) else None
+        if flat is None:
+            problem = (state_file, "missing")
+        else:
+            done = int(flat.pop("__segments_done__"))
+    except (_Damaged, KeyError) as exc:
+        problem = (state_file, str(exc) or "no segment count")
+    if problem is None:
+        for k in range(done):  # every kept segment must be readable for the final merge
+            try:
+                _segment_state(ckpt, k)
+            except _Damaged as exc:
+                problem = (_segment_file(ckpt, k), str(exc))
+                break
+        else:
+            return done, flat, [None] * done
+    # fall back: the longest run of intact segment files from the first
+    good = 0
+    while True:
+        try:
+            state = _segment_state(ckpt, good)
+        except _Damaged:
+            break
+        last_state, good = state, good + 1
+    path, why = problem
+    if good == 0:
+        raise ConfigError("--resume", f"damaged checkpoint {path} ({why}) and no intact "
+                          "checkpoint before it; start the run again")
+    for f in segs:  # the kept segments must match the state the run continues from
+        if int(os.path.basename(f)[8:13]) >= good:
+            os.remove(f)
+    atomic_write_npz(state_file, __segments_done__=np.array(good), **last_state)
+    print(f"locallearn: checkpoint {path} unusable ({why}); resuming from the last intact "
+          f"checkpoint, after segment {good}", file=sys.stderr, flush=True)
+    return good, last_state, [None] * good
 
 
 def execute_segmented(proto, cfg, plan, device, seed, segment_s, checkpoint_dir=None,
@@ -157,9 +245,10 @@ def execute_segmented(proto, cfg, plan, device, seed, segment_s, checkpoint_dir=
                               report=report)
                 raw_k = proto.collect(cfg, plan, built)
                 state = h.final_state(built)
-                if checkpoint_dir:
-                    atomic_write_npz(os.path.join(checkpoint_dir, f"segment_{k:05d}.npz"),
-                                     **flatten(raw_k))
+                if checkpoint_dir:  # the segment file holds the state too (fallback point)
+                    atomic_write_npz(_segment_file(checkpoint_dir, k), __segment__=np.array(k),
+                                     **flatten(raw_k),
+                                     **{STATE_PREFIX + key: v for key, v in state.items()})
                     atomic_write_npz(os.path.join(checkpoint_dir, "state.npz"),
                                      __segments_done__=np.array(k + 1), **state)
                     raws.append(None)  # on disk: memory stays flat however long the run

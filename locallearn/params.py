@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import math
 import numbers
+import re
 
 import numpy as np
 
@@ -48,6 +49,9 @@ class Range:
         self.lo, self.hi, self.lo_open, self.hi_open = lo, hi, lo_open, hi_open
 
     def accepts(self, v):
+        """Whether ``v`` is a real number (not a bool) inside the range."""
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            return False
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             return False
         if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
@@ -78,7 +82,8 @@ class Choice:
         self.options = tuple(options)
 
     def accepts(self, v):
-        return v in self.options
+        """Whether ``v`` is one of the options (a list or array never is)."""
+        return isinstance(v, (str, numbers.Number)) and v in self.options
 
     def describe(self, unit_name=""):
         return "one of " + ", ".join(repr(o) for o in self.options)
@@ -167,6 +172,13 @@ def _safe_eval(text, name):
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise ConfigError(name, f"cannot parse {text!r} ({exc.msg})") from None
+    except (ValueError, RecursionError, MemoryError):  # e.g. a null byte, absurd nesting
+        raise ConfigError(name, f"cannot parse {text!r}") from None
+    if any(isinstance(n, ast.Pow) for n in ast.walk(tree)):
+        # integer powers such as 9**9**9 would compute for hours: take them in floating point
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and type(node.value) is int:
+                node.value = float(node.value)
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ConfigError(name, f"cannot parse {text!r}: only numbers, lists, units and "
@@ -181,6 +193,26 @@ def _safe_eval(text, name):
         return eval(compile(tree, "<--set>", "eval"), {"__builtins__": {}}, _namespace())
     except Exception as exc:  # unit mismatch in arithmetic, division by zero, ...
         raise ConfigError(name, f"cannot evaluate {text!r}: {exc}") from None
+
+
+#: A constant exponent (``** 12``, ``^ (1e4)``) and a constant power tower (``9**9**9``).
+_CONST_EXPONENT = re.compile(r"(?:\*\*|\^)\s*\(*\s*\+?(\d[\d.]*(?:[eE][+-]?\d+)?)")
+_POWER_TOWER = re.compile(r"(?:\*\*|\^)\s*\(*\s*[+-]?[\d.]+(?:[eE][+-]?\d+)?\s*\)*\s*"
+                          r"(?:\*\*|\^)")
+#: Largest constant exponent accepted in a code string.
+MAX_EXPONENT = 1000
+
+
+def _check_powers(name, text):
+    """Refuse constant powers in a code string that Brian2's symbolic parser would compute
+    exactly for hours (``9**9**9``); every exponent up to `MAX_EXPONENT` passes."""
+    if "**" not in text and "^" not in text:
+        return
+    too_big = any(float(m.group(1)) > MAX_EXPONENT for m in _CONST_EXPONENT.finditer(text)
+                  if _looks_numeric(m.group(1)))
+    if too_big or _POWER_TOWER.search(text):
+        raise ConfigError(name, f"constant exponents above {MAX_EXPONENT} and powers of powers "
+                          f"of constants are not accepted, got {text!r}")
 
 
 def _unit_name(unit):
@@ -200,6 +232,7 @@ def parse_value(name, meta, value):
     if kind == "str":
         if not isinstance(value, str):
             raise ConfigError(name, f"expected a string, got {value!r}")
+        _check_powers(name, value)
         return value
     if kind == "bool":
         if isinstance(value, str):
@@ -226,8 +259,10 @@ def parse_value(name, meta, value):
         if value is None:
             return None
         try:
+            if np.iscomplexobj(value):
+                raise TypeError("complex")
             arr = np.array(value, dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(name, f"expected a numeric array, got {value!r}") from None
         if isinstance(value, Quantity):
             raise ConfigError(name, "expected a dimensionless array")
@@ -241,8 +276,13 @@ def parse_value(name, meta, value):
             raise ConfigError(name, f"expected a value with units of {_unit_name(unit)} "
                               f"(e.g. {name}=1*{_unit_name(unit)}), got {value!r} with dimensions "
                               f"{get_dimensions(value)}") from None
+        except (TypeError, ValueError, AttributeError):  # ragged lists, dicts, objects
+            raise ConfigError(name, f"expected a quantity in {_unit_name(unit)}, got "
+                              f"{value!r}") from None
         if not np.isscalar(np.asarray(value)) and np.asarray(value).ndim != 0:
             raise ConfigError(name, f"expected a scalar, got {value!r}")
+        if np.asarray(value).dtype.kind not in "iuf":  # complex, object, ...
+            raise ConfigError(name, f"expected a real number, got {value!r}")
         return Quantity(value, dim=get_dimensions(unit)) if get_dimensions(unit).is_dimensionless \
             else value
     # int / float
@@ -250,11 +290,17 @@ def parse_value(name, meta, value):
         raise ConfigError(name, f"expected a dimensionless number, got {value!r}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ConfigError(name, f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ConfigError(name, f"must be finite, got {value!r}") from None
     if kind == "int":
-        if float(value) != int(value):
+        if not math.isfinite(number):
+            raise ConfigError(name, f"expected an integer, got {value!r}")
+        if number != int(value):
             raise ConfigError(name, f"expected an integer, got {value!r}")
         return int(value)
-    return float(value)
+    return number
 
 
 def _looks_numeric(text):

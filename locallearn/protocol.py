@@ -12,11 +12,14 @@ A protocol (see :mod:`locallearn.protocols`) is a `Protocol` record with four st
 ``analyse(cfg, plan, raw) -> RunResult``
     Pure: metrics, tables and arrays (uses :mod:`locallearn.analysis`).
 
-`run_protocol` validates everything first (parameters, device, output directory, and the
-equations by building the network under Brian2's numpy target without running it), so bad input
-fails in about a second with a one-line message and nothing written.
+`run_protocol` validates everything first (parameters, device, output directory, the memory the
+configuration needs (``Protocol.memory``, before ``prepare``), and the equations by building the
+network under Brian2's numpy target without running it), so bad input fails in about a second
+with a one-line message and nothing written. It then takes the run directory's lock (one writer
+per run directory, see `locallearn.runlock`) before writing.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -29,8 +32,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import devices, params, results
+from . import devices, memory, params, results
 from .errors import ConfigError, DivergenceError
+from .runlock import run_lock
 
 __all__ = ["Protocol", "get_protocol", "protocol_names", "make_config", "run_protocol",
            "metadata", "check_equations", "execute"]
@@ -62,6 +66,11 @@ class Protocol:
     #: optional: normalize(cfg, overrides) -> cfg, making dependent fields consistent (e.g. J
     #: from the shape of A) after the user's overrides and before validation
     normalize: Optional[Callable] = None
+    #: optional: memory(cfg) -> `locallearn.memory.Need`, the synapses, neurons and recorded
+    #: values the configuration creates, counted from ``cfg`` alone (``prepare`` may allocate
+    #: N x N arrays, so the check runs before it); `run_protocol` refuses a configuration whose
+    #: estimate exceeds the memory limit (see `locallearn.memory`)
+    memory: Optional[Callable] = None
 
 
 def _registry():
@@ -252,11 +261,6 @@ def _segment_length(cfg):
     return float(every / second) if every is not None else 0.0
 
 
-def _write_json(path, obj):
-    with open(path, "w") as fh:
-        json.dump(obj, fh, indent=2)
-
-
 def diverged_result(proto, cfg, err, config):
     """The run directory content of a diverged run: everything recorded, ``status: diverged``."""
     from .execution import flatten
@@ -280,8 +284,6 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     ``genn_order`` (runtime and cpp_standalone devices): one run in GeNN's order of operations,
     to compare a deterministic configuration with a ``genn`` run spike for spike.
     """
-    from .execution import CHECKPOINTS, clear_checkpoints, execute_segmented
-
     proto = get_protocol(name)
     devices.check_device(device)
     if cfg is None:
@@ -292,8 +294,24 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         raise ConfigError("--seed", f"must be a non-negative integer, got {seed!r}")
     if out is not None and not resume:
         results.check_output_dir(out, overwrite=overwrite)
+    memory.check(proto, cfg, device)  # before prepare: it may draw N x N matrices
     plan = proto.prepare(cfg, seed)
     check_equations(proto, cfg, plan)
+    with (run_lock(out) if out is not None else contextlib.nullcontext()):
+        if out is not None and not resume:  # again: another writer may have finished meanwhile
+            results.check_output_dir(out, overwrite=overwrite)
+        if out is not None:
+            results.remove_stale(out)  # an interrupted save's temporaries
+        return _run_checked(proto, cfg, plan, device, seed, out, threads, report, resume,
+                            after_segment, genn_order)
+
+
+def _run_checked(proto, cfg, plan, device, seed, out, threads, report, resume, after_segment,
+                 genn_order):
+    """The part of `run_protocol` after validation (holding the run directory's lock)."""
+    from .execution import CHECKPOINTS, clear_checkpoints, execute_segmented
+
+    name = proto.name
     config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
     if genn_order:
         config["genn_order"] = True
@@ -304,8 +322,8 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         os.makedirs(out, exist_ok=True)
         ckpt = os.path.join(out, CHECKPOINTS)
         os.makedirs(ckpt, exist_ok=True)
-        _write_json(os.path.join(out, "config.json"),
-                    dict(protocol=proto.name, status="running", **config))
+        results.atomic_write_json(os.path.join(out, "config.json"),
+                                  dict(protocol=proto.name, status="running", **config))
     t0 = time.time()
     device_info = {}
     try:
@@ -347,16 +365,23 @@ def resume_run(out, report=True, after_segment=None):
     path = os.path.join(out, "config.json")
     if not os.path.isfile(path):
         raise ConfigError("--resume", f"{out} holds no run (no config.json)")
-    with open(path) as fh:
-        saved = json.load(fh)
-    if saved.get("status") != "running" and not os.path.isdir(os.path.join(out, "checkpoints")):
-        raise ConfigError("--resume", f"{out} holds a finished run; nothing to resume")
-    _reload_plugins(saved.get("plugins", []))
-    proto = get_protocol(saved["protocol"])
-    cfg = params.config_from_dict(proto.config_class, saved)
-    return run_protocol(proto.name, cfg=cfg, device=saved["device"], seed=int(saved["seed"]),
-                        out=out, threads=int(saved.get("threads", 0)), report=report,
-                        resume=True, after_segment=after_segment)
+    with run_lock(out, what="--resume"):  # before reading: another resume may be writing
+        try:
+            with open(path) as fh:
+                saved = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ConfigError("--resume", f"{path} is damaged ({type(exc).__name__}); the "
+                              "run cannot be resumed") from None
+        if saved.get("status") != "running" and not os.path.isdir(os.path.join(out,
+                                                                               "checkpoints")):
+            raise ConfigError("--resume", f"{out} holds a finished run; nothing to resume")
+        _reload_plugins(saved.get("plugins", []))
+        proto = get_protocol(saved["protocol"])
+        cfg = params.config_from_dict(proto.config_class, saved)
+        return run_protocol(proto.name, cfg=cfg, device=saved["device"],
+                            seed=int(saved["seed"]), out=out,
+                            threads=int(saved.get("threads", 0)), report=report, resume=True,
+                            after_segment=after_segment)
 
 
 def _reload_plugins(provenance):

@@ -7,8 +7,9 @@ Layout of a run directory::
     tables/*.parquet  tidy pandas tables (CSV when pyarrow is missing)
     arrays.npz      arrays too big for a table (weights, spikes)
 
-`save` writes into a temporary sibling directory and renames it into place, so a run directory is
-either complete or absent; `load` gives back equal objects.
+`save` writes into a temporary sibling directory and renames it into place (over an existing
+directory: an atomic exchange where the system has one), so a run directory is either complete or
+absent, or still the previous directory; `load` gives back equal objects.
 """
 
 import dataclasses
@@ -23,7 +24,8 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["RunResult", "save", "load", "check_output_dir", "atomic_write_npz", "table_format"]
+__all__ = ["RunResult", "save", "load", "check_output_dir", "atomic_write_npz",
+           "atomic_write_json", "remove_stale", "table_format"]
 
 
 @dataclasses.dataclass
@@ -159,16 +161,96 @@ def save(result, path, overwrite=False):
         np.savez_compressed(os.path.join(tmp, "arrays.npz"),
                             **{k: np.asarray(v) for k, v in result.arrays.items()})
         if os.path.exists(path):
-            # keep checkpoints of an interrupted run that is being completed
+            # keep checkpoints of an interrupted run that is being completed (hard links: the
+            # old directory stays complete, and resumable, until the swap)
             keep = os.path.join(path, "checkpoints")
             if os.path.isdir(keep):
-                shutil.move(keep, os.path.join(tmp, "checkpoints"))
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+                shutil.copytree(keep, os.path.join(tmp, "checkpoints"), copy_function=_link)
+            _swap_into_place(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _link(src, dst):
+    """Hard-link ``src`` to ``dst`` (copy where the file system cannot link)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _exchange(a, b):
+    """Atomically exchange the directories ``a`` and ``b`` (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``); False where the system or file system cannot."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _swap_into_place(tmp, path):
+    """Put the complete directory ``tmp`` at ``path`` in place of the existing one.
+
+    With an atomic exchange ``path`` is at every instant either the old directory or the new
+    one, so a process killed here leaves a complete result or the old (e.g. still resumable)
+    directory; the old one ends up at ``tmp`` and is removed. Without it (not Linux): two
+    renames, with a moment in which ``path`` is absent and the old directory is at
+    ``path.old-*``.
+    """
+    if _exchange(tmp, path):
+        shutil.rmtree(tmp)
+        return
+    old = tempfile.mkdtemp(prefix=".old-" + os.path.basename(path) + "-",
+                           dir=os.path.dirname(path))
+    os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old)
+
+
+def remove_stale(path):
+    """Remove what an interrupted `save` of ``path`` left beside it (``.tmp-NAME-*`` and
+    ``.old-NAME-*`` directories). Only the writer holding ``path``'s lock may call this (see
+    `locallearn.runlock`): another writer's `save` in progress looks the same."""
+    import re
+
+    path = os.path.abspath(path)
+    parent, name = os.path.dirname(path), os.path.basename(path)
+    pattern = re.compile(r"\.(tmp|old)-" + re.escape(name) + r"-[a-z0-9_]{8}$")
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.match(entry) and os.path.isdir(os.path.join(parent, entry)):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+
+def atomic_write_json(path, obj):
+    """Write ``obj`` as JSON to ``path`` atomically (temporary file beside it, then rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_jsonable(obj), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def load(path):

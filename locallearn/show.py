@@ -107,19 +107,21 @@ def show(protocol, quick=False, overrides=None, seed=1):
     """The text of ``python -m locallearn show`` for ``protocol`` (see module docstring)."""
     from brian2 import Network, second
 
-    from . import devices
+    from . import devices, memory
     from .definitions import loaded_plugins
     from .protocol import check_equations, get_protocol, make_config
 
     proto = get_protocol(protocol)
     cfg = make_config(proto, quick=quick, overrides=overrides)
+    memory.check(proto, cfg)  # before prepare: a huge N would allocate before it is refused
     plan = proto.prepare(cfg, seed)
     check_equations(proto, cfg, plan)
     with devices.session("numpy"):
         built = proto.build(cfg, plan)
         Network(*built.objects).run(0 * second, namespace={})
         head = [f"# {proto.name}: {proto.doc}",
-                f"# quick={quick}, seed={seed}, overrides={dict(overrides or {})}"]
+                f"# quick={quick}, seed={seed}, overrides={dict(overrides or {})}",
+                "# " + memory.describe(proto, cfg)]
         if loaded_plugins():
             head.append("# plugins: " + ", ".join(loaded_plugins()))
         return "\n".join(head) + "\n\n" + describe_objects(built.objects)

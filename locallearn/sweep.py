@@ -27,9 +27,10 @@ import threading
 
 import pandas as pd
 
-from . import params, results
+from . import memory, params, results
 from .errors import ConfigError
 from .protocol import get_protocol, make_config, metadata, resolved
+from .runlock import run_lock
 
 __all__ = ["parse_grid", "points_of", "structure_key", "run_sweep", "run_chunk"]
 
@@ -152,9 +153,10 @@ def _chunks(groups, workers):
 def run_sweep(protocol, grid_items, out, quick=False, sets=None, seed=1,
               device="cpp_standalone", workers=1, scheduler=None, threads=0, overwrite=False,
               progress=True):
-    """Run a sweep (see module docstring); returns the tidy DataFrame of all points."""
-    from tqdm import tqdm
+    """Run a sweep (see module docstring); returns the tidy DataFrame of all points.
 
+    Every point is validated (and its memory estimated) before anything runs; the sweep
+    directory is then locked (`locallearn.runlock`) while its points are written."""
     from .devices import check_device
 
     proto = get_protocol(protocol)
@@ -175,8 +177,20 @@ def run_sweep(protocol, grid_items, out, quick=False, sets=None, seed=1,
         s = _point_seed(point, seed)
         overrides = dict(sets, **{k: v for k, v in point.items() if k != "seed"})
         cfg = make_config(proto, quick=quick, overrides=overrides)
+        memory.check(proto, cfg, device)
         groups.setdefault(structure_key(proto, cfg), []).append((idx, point, s))
     results.check_output_dir(out, overwrite=overwrite)
+    with run_lock(out):  # one writer: the sweep directory holds every point
+        results.check_output_dir(out, overwrite=overwrite)
+        return _run_groups(protocol, quick, sets, device, workers, scheduler, threads, out,
+                           pts, groups, progress)
+
+
+def _run_groups(protocol, quick, sets, device, workers, scheduler, threads, out, pts, groups,
+                progress):
+    """The part of `run_sweep` after validation (holding the sweep directory's lock)."""
+    from tqdm import tqdm
+
     chunks = _chunks(list(groups.values()), workers)
     print(f"sweep {protocol}: {len(pts)} points, {len(groups)} structure(s), {len(chunks)} "
           f"chunk(s) on {'dask ' + scheduler if scheduler else f'{workers} process(es)'}")

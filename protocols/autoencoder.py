@@ -37,7 +37,7 @@ from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
                             command_sigma)
-from locallearn.protocols import balanced
+from locallearn.protocols import balanced, balanced_memory
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, collect_balanced, make_schedule,
                                            check_phases, drive_check, filtered_trains,
@@ -89,6 +89,11 @@ def prepare(cfg, seed):
                         weights_dt=float(cfg.weights_dt / second),
                         populations=[PopulationPlan(name="net", model=m, W_fast0=W0,
                                                     record_drives=True)])
+
+
+def memory(cfg):
+    """Counts for the memory check (see `protocols.balanced.memory_need`): one population."""
+    return balanced_memory.memory_need(cfg, [(1, False, True, True)])
 
 
 def build(cfg, plan):
@@ -204,5 +209,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
-    rerun=balanced, runtime_keys=balanced.runtime_keys,
+    rerun=balanced, runtime_keys=balanced.runtime_keys, memory=memory,
     object_fields=balanced.OBJECT_FIELDS)

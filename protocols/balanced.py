@@ -404,3 +404,4 @@ def divergence(cfg, plan, raw, state, t0, t1):
             return (f"population {name} fired at {rate:.0f} Hz on average in {t0:g}-{t1:g} s "
                     f"(bound {MAX_POPULATION_RATE:g} Hz)")
     return None
+

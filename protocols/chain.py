@@ -172,6 +172,16 @@ def prepare(cfg, seed):
                      learn_end=le, end=le + float(cfg.t_test / second), methods=methods)
 
 
+def memory(cfg):
+    """Counts for the memory check: per student (methods x replicas) the output trace (2 values
+    per step) and 4 parameter snapshots every ``record_dt``."""
+    n = (len(cfg.methods) + 1) * cfg.replicas
+    end = cfg.t_init + cfg.t_train + cfg.t_test
+    return rc.memory_need(end, cfg.dt, 2 * n + 1, synapses=2 * n, neurons=2 * n,
+                          snapshots=float(end / cfg.record_dt), per_snapshot=4 * n,
+                          knobs="t_train/dt/replicas")
+
+
 def build(cfg, plan):
     """Input, teacher and the method groups with their monitors (inside a session)."""
     from brian2 import StateMonitor
@@ -283,4 +293,4 @@ PROTOCOL = Protocol(
     name="chain", config_class=ChainConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK,
     doc="Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP (GLE Fig. 5)",
-    object_fields=rc.object_fields(2))
+    object_fields=rc.object_fields(2), memory=memory)

@@ -48,7 +48,7 @@ from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, command_sigma, feedforward_weights,
                                        initial_fast_weights, optimal_fast_weights,
                                        optimal_slow_weights)
-from locallearn.protocols import balanced
+from locallearn.protocols import balanced, balanced_memory
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, check_phases, collect_balanced,
                                            drive_check, make_schedule, reconstruction_check,
@@ -205,6 +205,13 @@ def prepare(cfg, seed):
     return BalancedPlan(schedule=sch, F=F, A=A, sigma_c=command_sigma(A_cal, tau_c, cfg.x_std),
                         tau_c=tau_c, weights_dt=float(cfg.weights_dt / second),
                         populations=pops)
+
+
+def memory(cfg):
+    """Counts for the memory check: the learner (fast and slow pathways, drives recorded) and
+    the two fixed reference populations."""
+    pops = [(1, True, True, True)] + ([(2, True, False, False)] if cfg.references else [])
+    return balanced_memory.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True)
 
 
 def build(cfg, plan):
@@ -416,4 +423,4 @@ PROTOCOL = Protocol(
     collect=collect, analyse=analyse, quick=QUICK, doc="Balanced network learns a linear dynamical system dx/dt = Ax + c (Bourdoukan & Deneve 2015, sec. 2)",
     rerun=balanced, runtime_keys=balanced.runtime_keys,
     normalize=normalize,
-    object_fields=balanced.OBJECT_FIELDS)
+    object_fields=balanced.OBJECT_FIELDS, memory=memory)

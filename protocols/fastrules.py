@@ -32,7 +32,7 @@ from locallearn.params import param, Choice, Range
 from locallearn.protocol import Protocol
 from locallearn.results import RunResult
 from locallearn.protocols import autoencoder
-from locallearn.protocols import balanced
+from locallearn.protocols import balanced, balanced_memory
 from locallearn.protocols.balanced import (PopulationPlan, build_balanced, collect_balanced,
                                            weight_curve)
 
@@ -148,6 +148,12 @@ def prepare(cfg, seed):
     return plan
 
 
+def memory(cfg):
+    """Counts for the memory check: one population per (rule, learning rate) of the grid."""
+    n = sum(len(rate_grid(cfg, rule)) for rule in comparison_rules(cfg))
+    return balanced_memory.memory_need(cfg, [(n, False, True, False)])
+
+
 def build(cfg, plan):
     """Brian2 objects (see `protocols.balanced.build_balanced`)."""
     return build_balanced(cfg, plan)
@@ -225,5 +231,5 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fastrules", config_class=FastRulesConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK, doc="Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E)",
-    rerun=balanced, runtime_keys=balanced.runtime_keys,
+    rerun=balanced, runtime_keys=balanced.runtime_keys, memory=memory,
     object_fields=balanced.OBJECT_FIELDS)

@@ -96,6 +96,14 @@ def prepare(cfg, seed):
     return FourierPlan(le_replica=le, le_freqs=freqs)
 
 
+def memory(cfg):
+    """Counts for the memory check: the output and target traces (2 values per step)."""
+    h = cfg.le_hidden
+    return rc.memory_need(cfg.le_t_train + cfg.le_t_test, cfg.le_dt, 2,
+                          synapses=cfg.le_inputs * h + h, neurons=cfg.le_inputs + h + 1,
+                          knobs="le_t_train/le_dt/le_hidden")
+
+
 def build(cfg, plan):
     """Input sines, the LE network and its output monitor (inside a session)."""
     from brian2 import StateMonitor
@@ -146,4 +154,4 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fourier", config_class=FourierConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc="LE Fourier synthesis of a sawtooth (Haider et al. 2021, "
-    "Fig. 2a)", object_fields=rc.object_fields(2))
+    "Fig. 2a)", object_fields=rc.object_fields(2), memory=memory)

@@ -193,6 +193,18 @@ def prepare(cfg, seed):
                          methods=list(cfg.methods))
 
 
+def memory(cfg):
+    """Counts for the memory check: per method the rates and phi' of every layer and the target
+    (full resolution), weights, accumulators and feedback weights every ``probe_len``."""
+    n = len(cfg.methods)
+    units = sum(SIZES[1:])
+    syn = sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:]))
+    end = cfg.t_init + cfg.t_train
+    return rc.memory_need(end, cfg.dt, 1 + n * (2 * units + 1), synapses=(n + 1) * 2 * syn,
+                          neurons=(n + 1) * units, snapshots=float(end / cfg.probe_len),
+                          per_snapshot=n * 3 * syn, knobs="t_train/dt")
+
+
 def build(cfg, plan):
     """Input, teacher, the method groups and full-resolution monitors."""
     from brian2 import StateMonitor
@@ -353,4 +365,4 @@ PROTOCOL = Protocol(
     name="fourier_ts", config_class=FourierTSConfig, prepare=prepare, build=build,
     collect=collect, analyse=analyse, quick=QUICK,
     doc="Teacher-student complex signal: transpose/random/learned feedback vs the exact adjoint",
-    object_fields=rc.object_fields(3))
+    object_fields=rc.object_fields(3), memory=memory)

@@ -172,3 +172,15 @@ def object_fields(n_layers):
 def record_steps(t_start, t_stop, dt):
     """Step indices of the half-open interval [t_start, t_stop) (seconds, floats)."""
     return int(round(t_start / dt)), int(round(t_stop / dt))
+
+
+def memory_need(duration, dt, per_step, synapses=0, neurons=0, snapshots=0.0, per_snapshot=0,
+                knobs=""):
+    """The `locallearn.memory.Need` of a rate protocol: ``per_step`` values recorded every
+    ``dt`` over ``duration`` (both Brian2 quantities), ``per_snapshot`` values at each of
+    ``snapshots`` snapshots, plus ``synapses`` and ``neurons``."""
+    from locallearn.memory import Need
+
+    steps = float(duration / dt)
+    return Need(synapses=int(synapses), neurons=int(neurons),
+                recorded=int(steps * per_step + snapshots * per_snapshot), knobs=knobs)

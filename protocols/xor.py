@@ -179,6 +179,16 @@ def prepare(cfg, seed):
                    end=n_tr * spt * dt, methods=methods, n_train=cfg.n_train)
 
 
+def memory(cfg):
+    """Counts for the memory check: the input trace (2 values per step) and per network
+    (methods x replicas) its output, target and mask (3 per step)."""
+    n = (len(cfg.methods) + 1) * cfg.replicas
+    trial = 2 * cfg.pulse + cfg.delay + cfg.window
+    h = cfg.n_hidden
+    return rc.memory_need((cfg.n_train + cfg.n_test) * trial, cfg.dt, 2 + 3 * n,
+                          synapses=n * 4 * h, neurons=n * (h + 1), knobs="n_train/dt/replicas")
+
+
 def build(cfg, plan):
     """Input, method groups and output monitors (inside a session)."""
     from brian2 import StateMonitor, TimedArray
@@ -280,4 +290,4 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="xor", config_class=XorConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc="Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side",
-    object_fields=rc.object_fields(2))
+    object_fields=rc.object_fields(2), memory=memory)

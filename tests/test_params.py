@@ -105,3 +105,24 @@ def test_powers_of_units_parse_as_brian2_prints_them():
     example = str(err.value).split("(e.g. eta_s=")[1].split(")")[0]
     # the example the message gives is itself accepted
     assert float(make_config("dynamics", overrides=dict(eta_s=example)).model.eta_s / Hz ** 2) == 1
+
+
+@pytest.mark.parametrize("protocol,key,value", [
+    ("autoencoder", "N", "9**9**9"),            # an integer power tower: computed for hours
+    ("chain", "weight_grad", "9**9**9"),        # the same inside an equation string (sympy)
+    ("autoencoder", "N", 10 ** 400),            # int beyond the float range: OverflowError
+    ("autoencoder", "N", float("inf")),         # int() of inf: OverflowError
+    ("autoencoder", "W_init", [10 ** 400]),     # array of a huge int: OverflowError
+    ("autoencoder", "dt", 1j * ms),             # complex quantity: TypeError in the range check
+    ("autoencoder", "dt", [1, [2]]),            # ragged list as a quantity: ValueError
+    ("autoencoder", "W_init", [1j]),            # complex array: imaginary part dropped silently
+    ("fastrules", "rates_bd2015", [None]),      # non-numeric list entry: TypeError in Range
+    ("fastrules", "rules", np.zeros((2, 3))),   # arrays as rule names: ValueError in `in`
+    ("autoencoder", "J", np.zeros((2, 3))),     # a message must stay on one line
+])
+def test_awkward_values_are_refused_cleanly(protocol, key, value):
+    """Inputs the property tests (tests/test_properties.py) found raising other exceptions,
+    hanging or printing several lines."""
+    with pytest.raises(ConfigError) as info:
+        make_config(protocol, overrides={key: value})
+    assert "\n" not in str(info.value)
