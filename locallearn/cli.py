@@ -91,7 +91,10 @@ def _int_arg(name, text, lo=0):
 
 def build_parser():
     """The argument parser (exposed for documentation and tests)."""
+    from . import __version__
+
     parser = _Parser(prog="locallearn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"locallearn {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
