@@ -94,3 +94,29 @@ def test_wheel_works_outside_the_source_tree(tmp_path):
     _run([exe, "figures", "fig1", "--quick", "--out", "figs"], cwd=work, env=env)
     for ext in ("png", "pdf"):
         assert glob.glob(str(work / "figs" / f"*.{ext}")), os.listdir(work / "figs")
+
+
+@pytest.mark.parametrize("extra, expected", [([], False), (["--progress"], True)])
+def test_progress_reports_off_when_output_is_not_a_terminal(monkeypatch, tmp_path, extra,
+                                                            expected):
+    """Under pytest stdout is captured (not a terminal): Brian2's report is off unless asked."""
+    import locallearn.protocol as protocol
+    import locallearn.sweep as sweep
+
+    seen = {}
+
+    class _Stop(Exception):
+        pass
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(protocol, "run_protocol", fake)
+    monkeypatch.setattr(sweep, "run_sweep", fake)
+    with pytest.raises(_Stop):
+        main(["run", "autoencoder", "--quick", "--out", str(tmp_path / "r"), *extra])
+    assert seen.pop("report") is expected
+    with pytest.raises(_Stop):
+        main(["sweep", "autoencoder", "--grid", "seed=1,2", "--out", str(tmp_path / "s"), *extra])
+    assert seen.pop("progress") is expected
