@@ -85,7 +85,7 @@ print-python-new:
 	@echo $(PYTHON_NEW)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check --output-format concise .
 
 bench: $(STAMP)
 	$(PY) -m locallearn bench
