@@ -7,14 +7,27 @@ STAMP  := $(VENV)/.installed
 GENN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 GENN_VENV   ?= .venv-genn
 GENN_STAMP  := $(GENN_VENV)/.installed
+# The newest end of the dependency range: a Python >= 3.12 (python3.14/3.13/3.12 on PATH, else
+# pyenv's newest) with the newest Brian2 and numpy, in its own environment. Empty where none exists.
+ifndef PYTHON_NEW
+PYTHON_NEW := $(shell for p in python3.14 python3.13 python3.12 \
+	$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 \
+	&& { command -v "$$p" | grep -v /shims/ || "$$p" -c 'import sys; print(sys.executable)'; } && break; done)
+endif
+VENV_NEW   ?= .venv-new
+NEW_STAMP  := $(VENV_NEW)/.installed
 
-.PHONY: figures figures-full test test-all test-genn bench clean-cache genn-env help docs
+.PHONY: figures figures-full test test-all test-newest test-wheel print-python-new lint test-genn bench clean-cache genn-env help docs
 
 help:
 	@echo "make figures       install into $(VENV) and regenerate the paper figures (quick size)"
 	@echo "make figures-full  the same at full size (long)"
 	@echo "make test          install into $(VENV) and run the test suite (no long simulations)"
 	@echo "make test-all      the test suite including the long simulations (-m slow)"
+	@echo "make test-newest   the suite on a Python >= 3.12 with the newest Brian2 (in $(VENV_NEW); PYTHON_NEW=...)"
+	@echo "make test-wheel    build the wheel, install it into a fresh venv, run from outside the tree"
+	@echo "make lint          ruff check"
 	@echo "make bench         benchmarks (ratios measured side by side)"
 	@echo "make genn-env      create $(GENN_VENV) for the genn device (GeNN itself: see README)"
 	@echo "make test-genn     the GeNN tests (need GENN_PATH and make genn-env; slow)"
@@ -35,6 +48,13 @@ $(GENN_STAMP): setup.cfg pyproject.toml requirements-genn.txt
 	$(GENN_VENV)/bin/python -c "import brian2, brian2genn, locallearn.models.spiking, locallearn.protocols; print('GeNN environment: brian2', brian2.__version__, 'brian2genn', brian2genn.__version__)"
 	touch $(GENN_STAMP)
 
+$(NEW_STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON_NEW)" || { echo "no Python >= 3.12 found (set PYTHON_NEW=...)"; exit 1; }
+	$(PYTHON_NEW) -m venv $(VENV_NEW)
+	$(VENV_NEW)/bin/python -m pip install --upgrade pip
+	$(VENV_NEW)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[test,dask]"
+	touch $(NEW_STAMP)
+
 genn-env: $(GENN_STAMP)
 
 test-genn: $(STAMP) $(GENN_STAMP)
@@ -47,10 +67,26 @@ figures-full: $(STAMP)
 	$(PY) -m locallearn figures --out results/figures-full
 
 test: $(STAMP)
+	@$(PY) -c "import sys, brian2, numpy; print('Python', sys.version.split()[0], 'brian2', brian2.__version__, 'numpy', numpy.__version__)"
 	$(PY) -m pytest
+
+test-newest: $(NEW_STAMP)
+	@$(VENV_NEW)/bin/python -c "import sys, brian2, numpy; print('newest end: Python', sys.version.split()[0], 'brian2', brian2.__version__, 'numpy', numpy.__version__)"
+	$(VENV_NEW)/bin/python -m pytest $(PYTEST_NEW_ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m "slow or not slow"
+
+# Build sdist and wheel, install the wheel into a fresh venv, run a protocol and Fig. 1 from a
+# directory outside the checkout (tests/test_packaging.py; about 3 minutes)
+test-wheel: $(STAMP)
+	$(PY) -m pytest -m slow tests/test_packaging.py
+
+print-python-new:
+	@echo $(PYTHON_NEW)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --output-format concise .
 
 bench: $(STAMP)
 	$(PY) -m locallearn bench

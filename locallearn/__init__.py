@@ -7,4 +7,4 @@ protocols, analysis and figures live in ``locallearn.models``, ``locallearn.prot
 ``locallearn.analysis`` and ``locallearn.figures``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

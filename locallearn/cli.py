@@ -4,7 +4,8 @@ Commands
 --------
 run PROTOCOL [--device D] [--quick] [--seed N] [--set KEY=VALUE ...] --out DIR [--overwrite]
     Run one protocol and write its run directory. Long runs proceed in segments of
-    ``checkpoint_every`` with checkpoints in DIR/checkpoints.
+    ``checkpoint_every`` with checkpoints in DIR/checkpoints. Progress reports (run, sweep) show
+    at a terminal; ``--progress`` asks for them when output goes to a file or pipe.
 run --resume DIR
     Continue an interrupted run from its last checkpoint.
 sweep PROTOCOL --grid KEY=V1,V2,... [--grid ...] [--workers N] [--scheduler ADDRESS] --out DIR
@@ -76,6 +77,8 @@ def _add_run_options(p, with_out=True):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter or equation string, e.g. --set dt=0.05*ms")
     p.add_argument("--threads", default="0", help="OpenMP threads for cpp_standalone (0: off)")
+    p.add_argument("--progress", action="store_true",
+                   help="progress reports even when output is not a terminal")
     if with_out:
         p.add_argument("--out", required=True, help="run directory to create")
         p.add_argument("--overwrite", action="store_true",
@@ -94,7 +97,10 @@ def _int_arg(name, text, lo=0):
 
 def build_parser():
     """The argument parser (exposed for documentation and tests)."""
+    from . import __version__
+
     parser = _Parser(prog="locallearn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"locallearn {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
@@ -149,6 +155,11 @@ def build_parser():
     return parser
 
 
+def _progress(args):
+    """Progress reports (Brian2's report, tqdm): on at a terminal, else only with --progress."""
+    return bool(getattr(args, "progress", False)) or (sys.stdout.isatty() and sys.stderr.isatty())
+
+
 def _cmd_run(args):
     from .protocol import resume_run, run_protocol
 
@@ -170,11 +181,12 @@ def _cmd_run(args):
         out = args.out
     try:
         if args.resume:
-            res = resume_run(out)
+            res = resume_run(out, report=_progress(args))
         else:
             res = run_protocol(args.protocol, quick=args.quick, overrides=overrides,
                                device=args.device, seed=seed, out=out,
-                               overwrite=args.overwrite, threads=threads)
+                               overwrite=args.overwrite, threads=threads,
+                               report=_progress(args))
     except DivergenceError as exc:
         print(f"locallearn: {exc}; kept what was recorded in {out} (status: diverged)",
               file=sys.stderr)
@@ -199,7 +211,7 @@ def _cmd_sweep(args):
                       sets=parse_sets(args.set), seed=_int_arg("--seed", args.seed),
                       device=args.device, workers=_int_arg("--workers", args.workers, lo=1),
                       scheduler=args.scheduler, threads=_int_arg("--threads", args.threads),
-                      overwrite=args.overwrite)
+                      overwrite=args.overwrite, progress=_progress(args))
     print(f"wrote {os.path.abspath(args.out)} ({len(table)} points)")
     print(table.to_string(index=False, max_cols=12))
     return 0
