@@ -50,7 +50,8 @@ def ei_balance(ff_input, rec_input, decay):
     ``ff_input`` and ``rec_input`` are the input increments per step (time, N) in units of V
     (feedforward: dt F c; recurrent: the jumps W o). Each is split by sign, the excitatory
     parts summed into E and the inhibitory ones into I, both low-passed with the membrane's
-    ``decay`` = 1 - lambda dt. Returns (corr(E, -I) per neuron, mean ``|E + I|`` / mean E per neuron).
+    ``decay`` = 1 - lambda dt. Returns (corr(E, -I) per neuron, mean ``|E + I|`` / mean E per
+    neuron).
     """
     ff = np.asarray(ff_input, float)
     rec = np.asarray(rec_input, float)

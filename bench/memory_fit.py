@@ -22,7 +22,8 @@ ov = dict(N=sys.argv[1], duration="0.2*second", t_before="0.1*second", t_test="0
           fano_trials="0", checkpoint_every="0*second", weights_dt="0.1*second")
 run_protocol("autoencoder", overrides=ov, device="cpp_standalone", seed=1, report=False)
 need = memory.need_of(get_protocol("autoencoder"), make_config("autoencoder", overrides=ov))
-print(json.dumps(dict(N=int(sys.argv[1]), self_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+print(json.dumps(dict(N=int(sys.argv[1]),
+                      self_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
       children_kb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
       synapses=need.synapses, recorded=need.recorded)))
 """

@@ -9,7 +9,8 @@ It prepares the plan from the seed, activates brian2genn (`locallearn.devices.ge
 builds the protocol's network with the protocol's own ``build``, runs it once, and writes what
 ``collect`` returns, plus the initial weights it drew (``_plan``) so that the parent can check
 both environments drew the same ones, and ``RAW.npz.info.json`` (versions of the GeNN
-environment, GeNN's version, CPU or GPU, build and simulation times). On failure it writes ``error.txt`` beside ``--out``:
+environment, GeNN's version, CPU or GPU, build and simulation times). On failure it writes
+``error.txt`` beside ``--out``:
 ``config<TAB>parameter<TAB>message`` for bad input, ``device<TAB>message`` otherwise, one line.
 """
 
@@ -106,7 +107,7 @@ def main(argv=None):
                    help="the repository the parent runs from; refuse another checkout")
     args = p.parse_args(argv)
     try:
-        import locallearn
+        import locallearn  # noqa: F401  (the package must import in this environment)
         from locallearn.errors import ConfigError
         from locallearn.genn import save_raw, REPO_ROOT
     except ImportError as exc:

@@ -107,8 +107,8 @@ def param(default, doc, unit=None, check=None, shape=None, kind=None):
         (``("N", "J")``); ``None`` entries accept any size.
     kind : str, optional
         One of ``quantity``, ``float``, ``int``, ``bool``, ``str``, ``array``, ``list``; inferred
-        from the default when omitted. ``params`` declares a dict of *dynamic* parameters: the config
-        class's ``dynamic_params()`` returns {name: metadata} (metadata as `Param.meta` of
+        from the default when omitted. ``params`` declares a dict of *dynamic* parameters: the
+        config class's ``dynamic_params()`` returns {name: metadata} (metadata as `Param.meta` of
         `locallearn.definitions` gives it, with ``default``), and each name then behaves like a
         field of the config (``--set NAME=...``, dotted paths, validation, flat JSON keys); the
         dict holds only the values set.

@@ -208,6 +208,7 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="autoencoder", config_class=AutoencoderConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
+    collect=collect, analyse=analyse, quick=QUICK,
+    doc="Balanced autoencoder learns E/I balance (Bourdoukan & Deneve 2015, Fig. 1)",
     rerun=balanced, runtime_keys=balanced.runtime_keys, memory=memory,
     object_fields=balanced.OBJECT_FIELDS)

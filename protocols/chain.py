@@ -292,5 +292,6 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="chain", config_class=ChainConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK,
-    doc="Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP (GLE Fig. 5)",
+    doc=("Teacher-student chain of two retrospective neurons: GLE, VLE, instantaneous BP "
+         "(GLE Fig. 5)"),
     object_fields=rc.object_fields(2), memory=memory)

@@ -420,7 +420,9 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="dynamics", config_class=DynamicsConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc="Balanced network learns a linear dynamical system dx/dt = Ax + c (Bourdoukan & Deneve 2015, sec. 2)",
+    collect=collect, analyse=analyse, quick=QUICK,
+    doc=("Balanced network learns a linear dynamical system dx/dt = Ax + c "
+         "(Bourdoukan & Deneve 2015, sec. 2)"),
     rerun=balanced, runtime_keys=balanced.runtime_keys,
     normalize=normalize,
     object_fields=balanced.OBJECT_FIELDS, memory=memory)

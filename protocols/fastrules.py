@@ -230,6 +230,7 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="fastrules", config_class=FastRulesConfig, prepare=prepare, build=build,
-    collect=collect, analyse=analyse, quick=QUICK, doc="Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E)",
+    collect=collect, analyse=analyse, quick=QUICK,
+    doc="Learning speed of the 2015 fast rule against the 2012 rules (Fig. 1E)",
     rerun=balanced, runtime_keys=balanced.runtime_keys, memory=memory,
     object_fields=balanced.OBJECT_FIELDS)

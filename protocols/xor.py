@@ -257,11 +257,11 @@ def analyse(cfg, plan, raw):
                                    accuracy=float(np.mean(correct[j * cfg.block:(j + 1)
                                                                   * cfg.block]))))
             sq = (out - d["y"][:, k]) ** 2 * d["mask"][:, k]
+            last = slice((n_tr - cfg.block) * spt, n_tr * spt)  # the last block of training
             rows.append(dict(method=label, replica=rep, accuracy=acc,
                              online_accuracy_end=float(np.mean(correct[-cfg.block:])),
-                             window_mse_end=float(np.sum(sq[(n_tr - cfg.block) * spt:n_tr * spt])
-                                                  / max(1.0, np.sum(d["mask"][(n_tr - cfg.block)
-                                                                              * spt:n_tr * spt, k])))))
+                             window_mse_end=float(np.sum(sq[last])
+                                                  / max(1.0, np.sum(d["mask"][last, k])))))
             if rep == 0 and cfg.example_trials:
                 for phase, first in (("start", 0), ("test", n_tr)):
                     for j in range(first, min(first + cfg.example_trials, len(target))):
@@ -289,5 +289,6 @@ def analyse(cfg, plan, raw):
 
 PROTOCOL = Protocol(
     name="xor", config_class=XorConfig, prepare=prepare, build=build, collect=collect,
-    analyse=analyse, quick=QUICK, doc="Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side",
+    analyse=analyse, quick=QUICK,
+    doc="Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side",
     object_fields=rc.object_fields(2), memory=memory)
