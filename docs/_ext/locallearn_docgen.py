@@ -329,6 +329,11 @@ def write_readme_fragments(srcdir, pages):
             _, heading, body = sections[slug]
             text = "\n".join(body).strip("\n") + "\n"
             text = re.sub(r"\]\(docs/", "](", text)  # pages live in docs/
+            # files at the repository's top level (LICENSE, CHANGELOG.md, ...) are not pages
+            text = re.sub(r"\[([^\]]+)\]\((?!https?:|#)([\w.-]+)\)",
+                          lambda m: f"`{m.group(2)}` (in the repository)"
+                          if m.group(1) == m.group(2) else f"{m.group(1)} (`{m.group(2)}` in "
+                          "the repository)", text)
             text = re.sub(r"\]\(#([\w-]+)\)",
                           lambda m: f"]({where[m.group(1)]}.md#{m.group(1)})"
                           if m.group(1) in where else m.group(0), text)
