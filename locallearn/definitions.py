@@ -35,7 +35,7 @@ from .errors import ConfigError
 
 __all__ = ["Param", "Definition", "register", "get", "names", "definitions", "load_plugin",
            "loaded_plugins", "plugin_provenance", "PLUGIN_ENV", "declared_params", "RegisteredName",
-           "load_env_plugins"]
+           "load_env_plugins", "identifiers"]
 
 #: Environment variable listing the loaded plugin files (os.pathsep-separated).
 PLUGIN_ENV = "LOCALLEARN_PLUGINS"
@@ -99,6 +99,18 @@ class Definition:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+
+def identifiers(*strings):
+    """The set of identifiers that Brian2 code or equation ``strings`` use (comments ignored;
+    a lookup, never a rewrite of the text)."""
+    from brian2.utils.stringtools import get_identifiers
+
+    out = set()
+    for text in strings:
+        for line in str(text).splitlines():
+            out |= set(get_identifiers(line.split("#")[0].replace(":", " ")))
+    return out
 
 
 def _same_param(a, b):

@@ -51,20 +51,12 @@ def _strings(obj):
     return out
 
 
-def _identifiers(text):
-    from brian2.utils.stringtools import get_identifiers
-
-    ids = set()
-    for line in text.splitlines():
-        code = line.split("#")[0]
-        ids |= set(get_identifiers(code.replace(":", " ")))
-    return ids
-
-
 def describe_objects(objects):
     """Text describing the Brian2 groups and synapses among ``objects`` (already built)."""
     from brian2 import NeuronGroup, Synapses
     from brian2.core.functions import DEFAULT_FUNCTIONS, DEFAULT_CONSTANTS
+
+    from .definitions import identifiers
 
     lines = []
     for obj in objects:
@@ -75,7 +67,7 @@ def describe_objects(objects):
         for label, text in _strings(obj):
             lines.append(f"  {label}:")
             lines += ["      " + ln for ln in str(text).strip().splitlines()]
-            ids |= _identifiers(str(text))
+            ids |= identifiers(text)
         consts, percell = [], []
         for name in sorted(ids):
             if name in DEFAULT_FUNCTIONS or name in DEFAULT_CONSTANTS or name in ("t", "dt",

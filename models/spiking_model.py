@@ -138,13 +138,7 @@ def rule_params():
 def _referenced(strings, declared):
     """The parameters of ``declared`` that ``strings`` read as ``NAME_post`` (no rewriting: a
     lookup of Brian2's identifiers)."""
-    from brian2.utils.stringtools import get_identifiers
-
-    ids = set()
-    for text in strings:
-        for line in text.splitlines():
-            code = line.split("#")[0]
-            ids |= set(get_identifiers(code.replace(":", " ")))
+    ids = definitions.identifiers(*strings)
     return [p for n, p in declared.items() if f"{n}_post" in ids or n in ids]
 
 

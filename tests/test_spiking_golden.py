@@ -19,16 +19,6 @@ DT = 0.1 * ms
 BASE_UNITS = dict(V="1", T="1", plastic="1", plastic_s="1", r="1", Fe="1", I_slow="hertz")
 
 
-def _identifiers(*strings):
-    from brian2.utils.stringtools import get_identifiers
-
-    out = set()
-    for text in strings:
-        for line in text.splitlines():
-            out |= set(get_identifiers(line.split("#")[0].replace(":", " ")))
-    return out
-
-
 def _declarations(names):
     units = dict(BASE_UNITS, **{n: p.brian_unit() for n, p in rule_params().items()})
     return "\n".join(f"{n} : {units[n]}" for n in sorted(names))
@@ -39,7 +29,7 @@ def one_spike(model, on_pre, post, pre, syn, namespace=None, steps=1):
     synapse's and the postsynaptic neuron's variables (dicts of floats, SI units)."""
     from brian2 import NeuronGroup, Network, Synapses
 
-    ids = _identifiers(model, on_pre)
+    ids = definitions.identifiers(model, on_pre)
     post_names = {i[:-5] for i in ids if i.endswith("_post")}
     pre_names = {i[:-4] for i in ids if i.endswith("_pre")}
     with session("numpy"):
