@@ -32,6 +32,8 @@ None. Time runs along axis 0. Time constants and dt are plain floats in seconds.
 
 import numpy as np
 
+from .filters import leaky_reverse
+
 __all__ = ["PHI", "simulate_forward", "mse_loss", "adjoint_gradients", "cosine",
            "gle_adjoint_gain_ratio", "local_gradient", "window_alignment", "flatten"]
 
@@ -108,12 +110,7 @@ def mse_loss(r_out, y, dt, mask=None):
 
 def _reverse_filter(delta, a, c):
     """a^n = a delta^n + c a^{n+1} (a^T = 0), per column with coefficients a, c (arrays)."""
-    from scipy.signal import lfilter  # lazy: scipy.signal costs ~1 s to import
-
-    out = np.zeros_like(delta)
-    for k in range(delta.shape[1]):
-        out[:, k] = lfilter([a[k]], [1.0, -c[k]], delta[::-1, k])[::-1]
-    return out
+    return leaky_reverse(delta, c, a)
 
 
 def adjoint_gradients(r, phip, W, tau_m, tau_r, dt, dL_dr, s=None, u=None, r_prev=None):

@@ -9,6 +9,8 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 
 import numpy as np
 
+from .filters import leaky
+
 __all__ = ["drive_correlation", "linear_fit", "lowpass", "ei_balance"]
 
 
@@ -39,9 +41,7 @@ def linear_fit(x, y):
 
 def lowpass(u, decay):
     """Leaky integration along time: y[n] = decay y[n-1] + u[n] (axis 0)."""
-    from scipy.signal import lfilter  # lazy: scipy.signal costs ~1 s to import
-
-    return lfilter([1.0], [1.0, -decay], np.asarray(u, float), axis=0)
+    return leaky(u, decay)
 
 
 def ei_balance(ff_input, rec_input, decay):

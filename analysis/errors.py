@@ -41,5 +41,7 @@ def least_squares_decoder(r, x):
     """Linear decoder D (J x N) minimising ||x - r D^T||^2 over time; r (time, N), x (time, J)."""
     r = np.asarray(r, float)
     x = np.asarray(x, float)
-    sol, *_ = np.linalg.lstsq(r, x, rcond=None)
+    # the normal equations (N x N) instead of an SVD of the long (time x N) matrix; their
+    # minimum-norm solution pinv(r^T r) r^T x equals pinv(r) x (silent neurons included)
+    sol, *_ = np.linalg.lstsq(r.T @ r, r.T @ x, rcond=None)
     return sol.T

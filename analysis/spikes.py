@@ -8,6 +8,8 @@ Sections cited as §N are those of ``docs/balanced-spiking.md``.
 
 import numpy as np
 
+from .filters import leaky
+
 __all__ = ["to_steps", "firing_rates", "isi_cv", "fano_factor", "multi_spike_fraction",
            "filtered_spike_trains", "spike_counts", "window_counts", "ping_pong_fraction"]
 
@@ -118,8 +120,6 @@ def filtered_spike_trains(steps, idx, N, start, stop, decay):
     1, ``decay = 1 - lambda dt``). Returns an array (stop - start, N) for steps start..stop-1,
     including the contribution of every spike before ``start``.
     """
-    from scipy.signal import lfilter  # lazy: scipy.signal costs ~1 s to import
-
     steps = np.asarray(steps, np.int64)
     idx = np.asarray(idx, np.int64)
     T = stop - start
@@ -132,6 +132,4 @@ def filtered_spike_trains(steps, idx, N, start, stop, decay):
     np.add.at(o, (steps[sel] - (start - 1), idx[sel]), 1.0)
     # r[start + k] = decay * r[start + k - 1] + o at step start + k - 1
     # with r_prev = r at step start - 1 (which is r0 only counting spikes before start - 1)
-    zi = (decay * r0)[None, :]
-    r, _ = lfilter([1.0], [1.0, -decay], o[:T], axis=0, zi=zi)
-    return r
+    return leaky(o[:T], decay, initial=r0)

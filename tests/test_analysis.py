@@ -141,3 +141,22 @@ def test_ei_balance_of_cancelling_inputs():
     assert np.all(imbalance < 0.02)
     corr2, imb2 = balance.ei_balance(ff, np.zeros_like(ff), decay=0.99)
     assert np.all(imb2 > 0.99)  # nothing cancels
+
+
+def test_command_sigma_matches_scipy_lyapunov():
+    """The Kronecker solve of the OU command's Lyapunov equation against scipy.linalg."""
+    from scipy.linalg import solve_continuous_lyapunov
+
+    from locallearn.models.spiking_model import command_sigma
+
+    A = np.array([[-4.8, -22.4], [40.0, 0.0]])
+    tau_c = 0.03
+    M = np.block([[-np.eye(2) / tau_c, np.zeros((2, 2))], [np.eye(2), A]])
+    Q = np.zeros((4, 4))
+    Q[:2, :2] = 2.0 / tau_c * np.eye(2)
+    P = solve_continuous_lyapunov(M, -Q)
+    assert command_sigma(A, tau_c, 3.0) == pytest.approx(3.0 / np.sqrt(np.mean(np.diag(P)[2:])),
+                                                         rel=1e-10)
+    lam = 50.0
+    assert command_sigma(-lam * np.eye(3), tau_c, 3.0) == pytest.approx(
+        3.0 * np.sqrt(lam * (lam + 1 / tau_c)), rel=1e-10)
