@@ -12,6 +12,8 @@
 4. rate: the Fourier task's 50-30-1 rate network, cpp_standalone against a NumPy Euler loop.
    Goal: >= 5x.
 5. genn: GeNN CPU against cpp_standalone (only where GENN_PATH is set).
+6. overhead: ``run autoencoder --quick`` through the package against a bare Brian2 script of the
+   same network (`bench_overhead`), whole processes in alternating pairs. Goal: <= 1.3x.
 
 Times are medians of repeats (the machine is shared and noisy); compile times are reported
 separately from simulation times. Run ``python -m locallearn bench [--quick] [--only NAME]``.
@@ -202,8 +204,15 @@ def bench_genn(quick=False):
     return mod.run(quick)
 
 
+def bench_overhead(quick=False):
+    """Benchmark 6: the package against a bare Brian2 script (see `bench.bench_overhead`)."""
+    from bench import bench_overhead as mod
+
+    return mod.run(quick)
+
+
 BENCHES = dict(devices=bench_devices, scaling=bench_scaling, sweep=bench_sweep, rate=bench_rate,
-               genn=bench_genn)
+               genn=bench_genn, overhead=bench_overhead)
 
 
 def format_table(result):

@@ -223,9 +223,11 @@ class Session:
         self.runs += 1
         return net
 
-    def prepare(self, objects, duration):
+    def prepare(self, objects, duration, report=True):
         """Get ready for repeated `run_point` calls: compile once (cpp_standalone) or store the
-        initial state (runtime)."""
+        initial state (runtime). ``report``: compile Brian2's progress report into the binary
+        (it reads the process clock before every object on every step, a system call here:
+        about 1 s per 3 million object-steps, so it is left out when nobody watches)."""
         from brian2 import second
 
         net = self.network = self._network(objects)
@@ -234,9 +236,9 @@ class Session:
         self.duration = duration
         if self.device == "cpp_standalone":
             _require_reruns()
-            net.run(duration, report="text", report_period=self.report_period * second,
-                    namespace={})
-            self._build(run=False, report=True)
+            net.run(duration, report="text" if report else None,
+                    report_period=self.report_period * second, namespace={})
+            self._build(run=False, report=report)
         else:
             net.store("locallearn_initial")
         return net
@@ -277,8 +279,43 @@ class Session:
     def _build(self, run, report=True):
         from brian2 import device
 
+        _deterministic_sources(device)
         device.build(directory=self.build_dir, compile=True, run=run, with_output=report)
         self.built = True
+
+
+class _ClocksByName(set):
+    """A set of clocks that iterates in name order (see `_deterministic_sources`)."""
+
+    def __iter__(self):
+        return iter(sorted(set.__iter__(self), key=lambda clock: clock.name))
+
+
+def _deterministic_sources(device):
+    """Make the standalone sources of an unchanged network identical from process to process.
+
+    Brian2 writes one line per clock (its ``t``/``timestep`` resets in ``main.cpp``, the clock
+    lists of the templates) in the iteration order of a set of clocks, which follows object
+    addresses: ``main.cpp`` then differs on every run and is recompiled (seconds). Sorting
+    those independent assignments and the clock set by name lets a rerun regenerate identical
+    files, so the build cache compiles nothing."""
+    device.clocks = _ClocksByName(device.clocks)
+    queue = device.main_queue
+
+    def clock_set(item):
+        return item[0] == "set_by_single_value" and \
+            str(item[1][0]).endswith(("clock_t", "clock_timestep", "clock_dt"))
+
+    k = 0
+    while k < len(queue):
+        if not clock_set(queue[k]):
+            k += 1
+            continue
+        end = k
+        while end < len(queue) and clock_set(queue[end]):
+            end += 1
+        queue[k:end] = sorted(queue[k:end], key=lambda item: str(item[1][0]))
+        k = end
 
 
 def _use_genn_order(net):
@@ -364,6 +401,19 @@ def _fresh_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
+_FROZEN = []
+
+
+def _collect():
+    """``gc.collect()``, cheap after the first call: what is alive then (the imported modules:
+    Brian2, SymPy, pandas, ...) is moved to the permanent generation (``gc.freeze``), so later
+    collections scan only the objects made since (a full collection costs ~0.2 s per call)."""
+    gc.collect()
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN.append(True)
+
+
 @contextlib.contextmanager
 def _activated(device, seed, threads, build_dir, genn_order=False):
     import brian2
@@ -375,7 +425,7 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
     # Brian2 names code objects "<owner>_stateupdater_codeobject*" and appends _1, _2, ... while
     # an earlier network's code objects are still alive (reference cycles); collect them so that
     # a second build in one process generates the same file names and reuses the compiled ones.
-    gc.collect()
+    _collect()
     sess = None
     try:
         start_scope()
@@ -405,7 +455,7 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
             dev.reinit()
             dev.activate(build_on_run=False)
         reset_device()
-        gc.collect()
+        _collect()
         # set_device pushed the runtime device; drop it so the stack does not grow per session
         sys.modules["brian2.devices.device"].previous_devices.clear()
         prefs._restore()

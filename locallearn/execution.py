@@ -237,7 +237,7 @@ def execute_segmented(proto, cfg, plan, device, seed, segment_s, checkpoint_dir=
             dt = float(cfg.dt / second)
             total_steps = int(round(float(built.duration / second) / dt))
             n_seg, seg = segment_steps(total_steps, int(round(segment_s / dt)))
-            sim.prepare(built.objects, seg * dt * second)
+            sim.prepare(built.objects, seg * dt * second, report=report)
             for k in range(done, n_seg):
                 t0 = k * seg * dt
                 values = h.run_args(cfg, plan, built, state=state, t_offset=t0)
@@ -296,7 +296,7 @@ def run_points(proto, points, device="cpp_standalone", threads=0, report=False):
     cfg0, plan0, seed0 = points[0]
     with devices.session(device, seed=seed0, threads=threads, cache_key=proto.name) as sim:
         built = proto.build(cfg0, plan0)
-        sim.prepare(built.objects, built.duration)
+        sim.prepare(built.objects, built.duration, report=report)
         for k, (cfg, plan, seed) in enumerate(points):
             values = h.run_args(cfg, plan, built, state=None, t_offset=0.0)
             sim.run_point(values, seed=seed, tag=str(k), report=report)

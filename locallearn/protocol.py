@@ -22,6 +22,7 @@ per run directory, see `locallearn.runlock`) before writing.
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -183,12 +184,46 @@ def resolved(cfg):
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 
+def _check_key(proto, cfg):
+    """Fingerprint of what `check_equations` validates: the protocol, the resolved config, the
+    Brian2 and package versions and the source of every loaded package module and plugin."""
+    import brian2
+
+    from locallearn import __version__
+    from locallearn.definitions import plugin_provenance
+
+    digest = hashlib.sha256()
+    for mod_name in sorted(m for m in sys.modules if m.split(".")[0] == "locallearn"):
+        path = getattr(sys.modules[mod_name], "__file__", None)
+        if path and os.path.isfile(path):
+            with open(path, "rb") as fh:
+                digest.update(mod_name.encode() + b"\0" + fh.read())
+    digest.update(json.dumps([proto.name, brian2.__version__, __version__, plugin_provenance(),
+                              params.config_to_dict(resolved(cfg))],
+                             sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
+
+
+def _check_marker(proto, cfg):
+    """Path of the marker file that records a passed check of this exact model, or None
+    (build cache disabled: ``LOCALLEARN_BUILD_CACHE=0``)."""
+    root = devices.build_cache_root()
+    return None if root is None else os.path.join(root, "checks", _check_key(proto, cfg))
+
+
 def check_equations(proto, cfg, plan):
     """Build the network under the numpy target and run Brian2's checks without simulating.
 
     Brian2's parse, unit and identifier errors become `ConfigError` naming the equation field.
+    A check that passed is remembered in the build cache (keyed by the resolved config, the
+    Brian2 version and the package and plugin sources), so a rerun of an unchanged model skips
+    the numpy build; a failed check is never remembered.
     """
     from brian2 import Equations, Network, second
+
+    marker = _check_marker(proto, cfg)
+    if marker is not None and os.path.exists(marker):
+        return
 
     for name, text in _equation_fields(cfg):
         if not text.strip():
@@ -208,6 +243,12 @@ def check_equations(proto, cfg, plan):
         raise ConfigError(_blame_fields(proto, exc),
                           "Brian2 rejected the model: " + _brian_message(exc)) \
             from None
+    if marker is not None:
+        try:
+            os.makedirs(os.path.dirname(marker), exist_ok=True)
+            open(marker, "w").close()
+        except OSError:
+            pass  # a read-only cache only costs the next run this check again
 
 
 def execute(proto, cfg, plan, device, seed, threads=0, report=True, genn_order=False):

@@ -14,8 +14,9 @@ __all__ = ["MAX_SNAPSHOT_ENTRIES", "MAX_DRIVE_ENTRIES", "DRIVE_VARIABLES", "driv
 
 #: Largest number of weight values kept in snapshots (snapshots x synapses).
 MAX_SNAPSHOT_ENTRIES = 20_000_000
-#: Largest number of values the drive recordings (V, drive_ff, r) keep over a whole run.
-MAX_DRIVE_ENTRIES = 12_000_000
+#: Largest number of values the drive recordings (V, drive_ff, r) keep over a whole run (the
+#: quick autoencoder: every 10th step, 1 ms; a larger budget made its binary write 94 MB).
+MAX_DRIVE_ENTRIES = 1_200_000
 #: The neuron variables a population records for its balance metrics (arrays ``rec_*``).
 DRIVE_VARIABLES = ("V", "drive_ff", "r")
 
