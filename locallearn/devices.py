@@ -36,6 +36,7 @@ import contextlib
 import logging
 import gc
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -304,7 +305,7 @@ def _deterministic_sources(device):
 
     def clock_set(item):
         return item[0] == "set_by_single_value" and \
-            str(item[1][0]).endswith(("clock_t", "clock_timestep", "clock_dt"))
+            re.search(r"clock(_\d+)?_(t|timestep|dt)$", str(item[1][0])) is not None
 
     k = 0
     while k < len(queue):
