@@ -74,7 +74,7 @@ def cached_run(spec, cache, device="cpp_standalone", rerun=False, report=True):
                             overwrite=True, report=report)
 
 
-def _run_missing(specs, cache, device, rerun, jobs):
+def _run_missing(specs, cache, device, rerun, jobs, progress=False):
     """Run the missing runs of all requested figures side by side in ``jobs`` processes.
 
     Returns the specs run here (the figures then read them from the cache). Runs are
@@ -89,11 +89,14 @@ def _run_missing(specs, cache, device, rerun, jobs):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from tqdm import tqdm
+
     print(f"running {len(todo)} protocol runs in {min(jobs, len(todo))} processes")
     with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
                              mp_context=mp.get_context("spawn")) as ex:
         futures = [ex.submit(cached_run, s, cache, device, True, False) for s in todo]
-        for fut in as_completed(futures):
+        for fut in tqdm(as_completed(futures), total=len(futures), unit="run",
+                        desc="protocol runs", disable=not progress):
             fut.result()
     return set(todo)
 
@@ -108,8 +111,11 @@ def figure_runs(mod, quick, overrides=None):
 
 
 def make_figures(names=None, quick=False, out="results/figures", cache=None, device=None,
-                 rerun=False, jobs=1, overrides=None):
+                 rerun=False, jobs=1, overrides=None, progress=False):
     """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths.
+
+    ``progress``: tqdm bars (runs done, figures drawn, time left) and Brian2's report in every
+    run that is not cached.
 
     ``jobs`` (dimensionless, >= 1): protocol runs that are not cached run in that many
     processes at once before the figures are drawn. ``overrides`` ({key: value string}, as
@@ -134,14 +140,17 @@ def make_figures(names=None, quick=False, out="results/figures", cache=None, dev
     results.check_output_dir(cache, overwrite=True)
     results.check_output_dir(out, overwrite=True)
     done = _run_missing([s for n in names for s in specs_of[n].values()], cache,
-                        device, rerun, int(jobs))
+                        device, rerun, int(jobs), progress)
+    from tqdm import tqdm
+
     written = []
-    for n in names:
+    for n in tqdm(names, unit="figure", desc="figures", disable=not progress):
         mod = FIGURES[n]
         t0 = time.time()
         print(f"{n}: {mod.TITLE}")
         specs = specs_of[n]
-        res = {k: cached_run(s, cache, device=device, rerun=rerun and s not in done)
+        res = {k: cached_run(s, cache, device=device, rerun=rerun and s not in done,
+                             report=progress)
                for k, s in specs.items()}
         paths = mod.draw(res, out)
         written += paths

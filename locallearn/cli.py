@@ -135,6 +135,8 @@ def build_parser():
                    help="protocol runs at once (default: min(2, CPUs))")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of every protocol run of the figures")
+    p.add_argument("--progress", action="store_true",
+                   help="progress bars and reports even when output is not a terminal")
     _add_plugin_option(p)
 
     p = sub.add_parser("params", help="list a protocol's parameters")
@@ -281,7 +283,7 @@ def _cmd_figures(args):
 
     make_figures(args.names, quick=args.quick, out=args.out, cache=args.cache,
                  device=args.device, rerun=args.rerun, jobs=_int_arg("--jobs", args.jobs, lo=1),
-                 overrides=parse_sets(args.set))
+                 overrides=parse_sets(args.set), progress=_progress(args))
     return 0
 
 

@@ -10,18 +10,23 @@ from locallearn.figures import FIGURES, make_figures
 
 def test_figures_run_in_parallel_then_come_from_the_cache(tmp_path, capsys):
     out, cache = tmp_path / "figs", tmp_path / "runs"
-    paths = make_figures(["chain", "xor"], quick=True, out=str(out), cache=str(cache), jobs=2)
+    paths = make_figures(["chain", "xor"], quick=True, out=str(out), cache=str(cache), jobs=2,
+                         progress=True)
     assert sorted(os.path.basename(p) for p in paths) == [
         "chain.pdf", "chain.png", "xor.pdf", "xor.png"]
     assert all(os.path.getsize(p) > 10_000 for p in paths)
-    first = capsys.readouterr().out
+    captured = capsys.readouterr()
+    first = captured.out
     assert "protocol runs in 2 processes" in first
+    assert "protocol runs: 100%" in captured.err and "figures: 100%" in captured.err  # tqdm
     runs = sorted(os.listdir(cache))
     assert [r.split("-")[0] for r in runs] == ["chain", "xor"]
     # a second call draws from the cached runs without simulating
     make_figures(["xor"], quick=True, out=str(out), cache=str(cache), jobs=2)
-    second = capsys.readouterr().out
+    captured = capsys.readouterr()
+    second = captured.out
     assert "cached  xor" in second and "running" not in second
+    assert "figures:" not in captured.err  # no bars unless asked
     assert sorted(os.listdir(cache)) == runs
 
 
