@@ -7,7 +7,8 @@ full size. Curves are means over the seeds (shaded: min to max where there are s
 
 A: angle between B and W^T (degrees; the larger of the two backward projections) over time;
    transposed feedback stays at 0 and is not drawn. B: cosine between each method's integrated
-   local gradient estimate and the exact adjoint gradient on every probe window. C:
+   local gradient estimate and the exact adjoint gradient on every probe window (mean over
+   the seeds). C:
    teacher-student loss (log; 50-time-unit bins), which includes PAL's noise while it learns.
 Colour: feedback kind; line style: error operator (from the registered definitions).
 """
@@ -46,13 +47,14 @@ def _style(label):
                 ls=LINESTYLES.get(op.name, ":")), method_label(label)
 
 
-def _band(ax, series, **kw):
-    """Mean over seeds with a min-max band; ``series``: list of (x, y) arrays per seed."""
+def _band(ax, series, band=True, **kw):
+    """Mean over seeds with a min-max band (``band``); ``series``: list of (x, y) arrays per
+    seed."""
     n = min(len(y) for _, y in series)
     x = series[0][0][:n]
     ys = np.array([y[:n] for _, y in series])
     line, = ax.plot(x, ys.mean(0), lw=0.9, **kw)
-    if len(series) > 1:
+    if band and len(series) > 1:
         ax.fill_between(x, ys.min(0), ys.max(0), color=kw.get("color"), alpha=0.15, lw=0)
     return line
 
@@ -70,7 +72,7 @@ def draw(results, out_dir):
     PNG and PDF paths."""
     res = [results[k] for k in sorted(results)]
     with style():
-        fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.6), constrained_layout=True)
+        fig, axes = plt.subplots(1, 3, figsize=(7.2, 3.0), constrained_layout=True)
         ax_a, ax_b, ax_c = axes
         handles = []
         for label in METHODS:
@@ -82,7 +84,7 @@ def draw(results, out_dir):
                        .groupby("time").angle.max() for r in res]
                 _band(ax_a, [(a.index.values, a.values) for a in ang], **kw)
             al = [r.tables["alignment"][r.tables["alignment"].method == label] for r in res]
-            _band(ax_b, [(a.time.values, a.cosine.values) for a in al], **kw)
+            _band(ax_b, [(a.time.values, a.cosine.values) for a in al], band=False, **kw)
             lc = [r.tables["ts_loss"][r.tables["ts_loss"].method == label] for r in res]
             handles.append(_band(ax_c, [_loss_bins(c, 50.0) for c in lc], label=name, **kw))
         seeds = f"{len(res)} seed{'s' if len(res) > 1 else ''}"
@@ -95,7 +97,7 @@ def draw(results, out_dir):
         ax_b.set_title("probe windows (W frozen)", fontsize=7)
         ax_c.set_yscale("log")
         ax_c.set_ylabel("loss (teacher-student)")
-        ax_c.legend(handles=handles, fontsize=5, ncol=2, loc="upper right")
+        fig.legend(handles=handles, fontsize=6, ncol=4, loc="outside lower center")
         for ax, lab in zip(axes, "ABC"):
             ax.set_xlabel("time (time units)")
             panel_label(ax, lab)
