@@ -135,3 +135,13 @@ def test_chain_runs_on_cython():
     a = run_protocol("chain", device="numpy", **kw)
     b = run_protocol("chain", device="cython", **kw)
     np.testing.assert_allclose(a.tables["summary"].w1, b.tables["summary"].w1, rtol=1e-9)
+
+
+def test_fourier_points_to_fourier_ts_for_the_teacher_student_keys(tmp_path):
+    """Since issue 11 the teacher-student methods are parameters of fourier_ts: ``run fourier
+    --set methods=...`` exits 2 before compiling, naming the protocol that takes them."""
+    proc = run_cli("run", "fourier", "--quick", "--set", "methods=gle,vle/pal", "--out",
+                   str(tmp_path / "f"))
+    assert proc.returncode == 2
+    assert "methods: not a parameter of fourier" in proc.stderr
+    assert "run fourier_ts --set methods=" in proc.stderr
