@@ -19,11 +19,12 @@ from locallearn import params, results
 from locallearn.protocol import get_protocol, make_config, run_protocol
 from locallearn.runlock import run_lock
 
-from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_fourier, fig_xor
+from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_feedback, fig_fourier, fig_xor
 
 __all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run"]
 
-FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics, fig_chain, fig_fourier, fig_xor)}
+FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics, fig_chain, fig_fourier,
+                                fig_feedback, fig_xor)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -72,6 +72,9 @@ class Protocol:
     #: N x N arrays, so the check runs before it); `run_protocol` refuses a configuration whose
     #: estimate exceeds the memory limit (see `locallearn.memory`)
     memory: Optional[Callable] = None
+    #: optional: the name of a protocol that took over part of this one's parameters (an
+    #: unknown key that protocol accepts gets a pointer to it)
+    see_also: str = ""
 
 
 def _registry():
@@ -104,6 +107,13 @@ def make_config(protocol, quick=False, overrides=None):
     if quick:
         cfg = params.apply_overrides(cfg, proto.quick)
     if overrides:
+        other = params.field_paths(get_protocol(proto.see_also).config_class()) \
+            if proto.see_also else {}
+        for key in overrides:
+            if key in other and key not in params.field_paths(cfg):
+                raise ConfigError(key, f"not a parameter of {proto.name}; it belongs to the "
+                                  f"protocol {proto.see_also} (python -m locallearn run "
+                                  f"{proto.see_also} --set {key}=...)")
         cfg = params.apply_overrides(cfg, overrides)
     if proto.normalize is not None:
         cfg = proto.normalize(cfg, dict(proto.quick if quick else {}, **(overrides or {})))

@@ -37,6 +37,11 @@ feedback pathway (per replica, same strings; a method label ``OPERATOR/FEEDBACK`
         B starts random and receives the mirrored update plus a decay -kappa B,
         while W gets -kappa W (Kolen-Pollack; *not from VLE*): B - W^T decays as
         exp(-kappa t) while kappa is on (``kp_end``).
+    ``pal``
+        Phaseless Alignment Learning (Max et al. 2024; ``docs/vle.md`` §3): B starts
+        random and learns only from signals at its synapse, an OU noise xi in the
+        lower layer's u_p and the high-pass filtered input of the upper neuron:
+        dB/dt = eta_pal (xi hp(s)^T - pal_alpha B); never reads W.
 optimizer (``optimizer``)
     ``gd``
         plain gradient flow dW/dt = eta g (§1.4).
@@ -162,7 +167,8 @@ beta : 1 (constant)                             # target nudging strength (§1.3
 
 #: The commit (``run_regularly`` every step). ``{error}`` is the error operator, ``{phi}`` and
 #: ``{dphi}`` the transfer function and its derivative of ``u_p``, ``{target}`` the protocol's
-#: target/mask code (output layer only). Statement order matters: eps and s read the previous
+#: target/mask code (output layer only), ``{feedback}`` the feedback kind's commit statements
+#: (PAL's noise in u_p; empty for the others). Statement order matters: eps and s read the previous
 #: step's phi', I_fb, e and (through I_fb) r, y_tgt and mask.
 COMMIT_CODE = """
 tau_m = clip(tau_m, tau_min, tau_max)
@@ -171,6 +177,7 @@ eps_s = phip_s*I_fb
 s_s = I_ff + b + gamma*e_s
 {error}
 u_p = u + tau_r*(s_s - u)/tau_m
+{feedback}
 r_s = {phi}
 phip_s = {dphi}
 {target}
@@ -262,7 +269,7 @@ class RateModel:
     operator: str = param("gle", "error operator: a registered name (built-in: instantaneous, "
                           "gle, vle; §0, §6)", check=RegisteredChoice("error_operator"))
     feedback: str = param("transpose", "feedback pathway: a registered name (built-in: "
-                          "transpose, random, learned)", check=RegisteredChoice("feedback"))
+                          "transpose, random, learned, pal)", check=RegisteredChoice("feedback"))
     optimizer: str = param("adam", "weight dynamics: a registered name (built-in: gd, adam)",
                            check=RegisteredChoice("optimizer"))
     gamma: float = param(0.0, "error nudging of the membrane gamma (§1.2), dimensionless",
@@ -310,9 +317,12 @@ class RateModel:
         the forward one (`backward_model`) unless given, and checked (`check_backward`)."""
         op = rate_rules.rule("error_operator", self.operator, "operator")
         rate_rules.rule("optimizer", self.optimizer, "optimizer")
-        rate_rules.rule("feedback", self.feedback, "feedback")
+        fb = rate_rules.rule("feedback", self.feedback, "feedback")
+        extra = fb.neuron_eqs.strip()
+        layer = self.layer_eqs if not extra or extra in self.layer_eqs \
+            else self.layer_eqs.rstrip("\n") + "\n" + extra + "\n"
         m = dataclasses.replace(
-            self, error=self.error or op.error, weight_grad=self.weight_grad or op.weight_grad,
+            self, layer_eqs=layer, error=self.error or op.error, weight_grad=self.weight_grad or op.weight_grad,
             bias_grad=self.bias_grad or op.bias_grad, tau_grad=self.tau_grad or op.tau_grad,
             trace_eqs=self.trace_eqs if (self.trace_eqs or self.weight_grad) else op.trace_eqs)
         fwd = m.forward_model or forward_model(m)

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 from brian2 import Hz, second
 
+from locallearn import definitions
 from locallearn.errors import ConfigError
 from locallearn.models.rate_rules import PHI, forward_model, optimizer_eqs
 
@@ -36,8 +37,9 @@ def layer_eqs(m, output):
 def commit_code(m, phi, target=""):
     """The commit statements of a layer with transfer function ``phi`` (a name of `PHI`)."""
     f, df = PHI[phi]
+    fb = definitions.get("feedback", m.feedback).commit
     return m.commit_code.format(error=m.error, phi=f, dphi=df, target=target,
-                                schedule=m.schedule_code)
+                                schedule=m.schedule_code, feedback=fb)
 
 
 
@@ -48,7 +50,8 @@ class Replica:
     W[l]: (n_l, n_{l-1}); B[l]: (n_{l-1}, n_l) or None (l = 0 has none); b[l]: (n_l,);
     tau_m[l], tau_r[l]: (n_l,) seconds (floats); eta[l], eta_b[l]: Hz (floats), learning rates
     of layer l's incoming weights and of its bias; eta_tau[l]: dimensionless; kappa (Hz) and
-    fb_plastic apply to all layers; ``selector``: index of the replica's operator in a
+    fb_plastic and fb_local (1: B learns by the feedback kind's own rule, PAL) apply to all
+    layers; ``selector``: index of the replica's operator in a
     `union_model` group.
     """
 
@@ -64,6 +67,7 @@ class Replica:
     kappa: float = 0.0
     fb_plastic: float = 1.0
     selector: int = 0
+    fb_local: float = 0.0
 
 
 @dataclasses.dataclass
@@ -207,6 +211,9 @@ def build_layers(name, model, sizes, phis, replicas, input_group, dt, learn_star
                    is not None else 0 * Hz)
         g.kappa = np.repeat([rep.kappa for rep in replicas], sizes[l]) * Hz
         g.fb_plastic = np.repeat([rep.fb_plastic for rep in replicas], sizes[l])
+        if "fb_local" in g.variables:  # a feedback kind with its own rule (PAL)
+            g.fb_local = np.repeat([rep.fb_local for rep in replicas], sizes[l])
+            g.fb_noise = 0.0 if out else g.fb_local[:]
         for key, value in m.schedule_values(learn_start, learn_end).items():
             setattr(g, key, value)
         k = 0

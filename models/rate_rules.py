@@ -9,7 +9,9 @@ module (built-ins) or of a user's plugin file (`locallearn.definitions.load_plug
     the *forward* synapse (``_pre`` = lower layer, ``_post`` = upper layer).
 `Feedback` (kind ``feedback``)
     How the backward weights B start (``transpose`` of W or a ``random`` draw), whether they
-    receive the mirrored update (``plastic``) and the Kolen-Pollack decay (``decay``).
+    receive the mirrored update (``plastic``) and the Kolen-Pollack decay (``decay``), or a rule
+    of their own from signals local to the backward synapse (``update``, with the neuron
+    equations ``neuron_eqs`` and commit statements ``commit`` it needs; PAL).
 `Optimizer` (kind ``optimizer``)
     A template of equation lines that make a variable follow a gradient estimate.
 
@@ -26,18 +28,21 @@ change under this composition is refused with a `ConfigError` naming its field
 import ast
 import dataclasses
 
-from brian2 import second
+from brian2 import Hz, second
 
 from locallearn import definitions
 from locallearn.definitions import Definition, Param
 from locallearn.errors import ConfigError
+from locallearn.params import NONNEGATIVE, POSITIVE
 
-__all__ = ["PHI", "ErrorOperator", "Feedback", "Optimizer", "RegisteredChoice", "rule",
+__all__ = ["PHI", "LOCAL_GATE", "ErrorOperator", "Feedback", "Optimizer", "RegisteredChoice", "rule",
            "optimizer_eqs", "forward_model", "backward_model", "check_backward",
            "rename_identifiers", "method_parts", "method_label", "GATE"]
 
 #: The variable of the backward synapse's upper (presynaptic) layer that gates B's update.
 GATE = "fb_plastic_pre"
+#: The gate of a feedback kind's own (local) update of B (``Feedback.update``).
+LOCAL_GATE = "fb_local_pre"
 
 #: Transfer functions phi(u_p) and phi'(u_p) (docs/latent-equilibrium.md §1.2; softplus' =
 #: sigmoid, §3a).
@@ -71,22 +76,32 @@ class ErrorOperator(Definition):
 class Feedback(Definition):
     """A feedback pathway: B starts at W^T (``initial="transpose"``) or at the protocol's random
     draw (``"random"``); ``plastic``: B receives the mirrored update (``fb_plastic`` = 1);
-    ``decay``: the Kolen-Pollack decay ``kappa`` (Hz) acts on W and B."""
+    ``decay``: the Kolen-Pollack decay ``kappa`` (Hz) acts on W and B. A local rule of its own:
+    ``update`` (the rate of change of ``bw`` in the backward synapse's frame, pre = upper layer,
+    post = lower layer; unit Hz; added as ``fb_local_pre*(update)``), ``neuron_eqs`` (extra
+    equations of every layer) and ``commit`` (statements run in each layer's commit after
+    ``u_p`` is computed). ``fb_local`` (1 for this kind's replicas) and ``fb_noise`` (1 also,
+    except in the output layer) are per-neuron constants the strings may read."""
 
     KIND = "feedback"
 
     initial: str = "transpose"
     plastic: bool = True
     decay: bool = False
+    update: str = ""
+    neuron_eqs: str = ""
+    commit: str = ""
 
     def replica_fields(self, W_T, B_random, kappa):
-        """Replica values of this feedback kind: dict(B, kappa (Hz as float), fb_plastic)."""
+        """Replica values of this feedback kind: dict(B, kappa (Hz as float), fb_plastic,
+        fb_local)."""
         if self.initial not in ("transpose", "random"):
             raise ConfigError("feedback", f"{self.name!r}: initial must be 'transpose' or "
                               f"'random', got {self.initial!r}")
         return dict(B=(W_T if self.initial == "transpose" else B_random).copy(),
                     kappa=float(kappa) if self.decay else 0.0,
-                    fb_plastic=1.0 if self.plastic else 0.0)
+                    fb_plastic=1.0 if self.plastic else 0.0,
+                    fb_local=1.0 if self.update.strip() else 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +164,17 @@ def method_label(label):
 # Built-in rules (docs/latent-equilibrium.md §0, §1.3, §1.4, §6; VLE: docs/vle.md)
 # ============================================================================================
 _GLE_ERROR = "e_s = v + tau_m*(eps_s - v)/tau_r"
+#: PAL (docs/vle.md §3): OU noise n_pal in u_p (lower layers), low-pass slp_pal of the input.
+PAL_NEURON_EQS = """
+dslp_pal/dt = (s_s - slp_pal)/tau_hp : 1        # low-pass of the input; hp(s) = s - slp (PAL)
+n_pal : 1                                      # OU noise added to u_p (PAL, docs/vle.md §3)
+fb_local : 1 (constant)                         # 1: B to the layer below learns by its own rule
+fb_noise : 1 (constant)                         # 1: this layer carries the PAL noise
+"""
+PAL_COMMIT = ("n_pal = int(lr_scale > 0)*(n_pal*exp(-dt/tau_xi) + fb_noise*pal_sigma*"
+              "sqrt(1 - exp(-2*dt/tau_xi))*randn())  # exact OU step, on while W learns (PAL)\n"
+              "u_p = u_p + n_pal")
+PAL_UPDATE = "int(lr_scale_pre > 0)*eta_pal*(n_pal_post*(s_s_pre - slp_pal_pre) - pal_alpha*bw)"
 BUILTIN = [
     ErrorOperator(
         name="instantaneous", label="instantaneous BP", colour="#8c8c8c",
@@ -182,6 +208,24 @@ BUILTIN = [
              doc="B starts random and receives the mirrored update plus -kappa B, W gets "
                  "-kappa W (Kolen-Pollack; not from VLE): B - W^T decays as exp(-kappa t)",
              cite="Kolen & Pollack 1994; Akrout et al. 2019", initial="random", decay=True),
+    Feedback(name="pal", label="PAL B", colour="#d98c00",
+             doc="Phaseless Alignment Learning: B starts random and learns only from signals at "
+                 "its synapse: dB/dt = eta_pal (xi_low hp(s_up) - pal_alpha B), with xi an "
+                 "Ornstein-Uhlenbeck noise in the lower layer's prospective potential and hp "
+                 "the high-pass filtered input of the upper neuron; E[xi hp(s)] ~ W^T",
+             cite="Max et al. 2024 (Nat. Mach. Intell.); docs/vle.md §3",
+             initial="random", plastic=False,
+             params=(Param("pal_sigma", 0.03, "std of the OU noise in u_p, dimensionless",
+                           check=NONNEGATIVE),
+                     Param("tau_xi", 0.05 * second, "correlation time of the OU noise",
+                           unit=second, check=POSITIVE),
+                     Param("tau_hp", 0.05 * second, "time constant of the high-pass filter",
+                           unit=second, check=POSITIVE),
+                     Param("eta_pal", 60.0 * Hz, "learning rate of B (PAL)", unit=Hz,
+                           check=NONNEGATIVE),
+                     Param("pal_alpha", 2.5e-4, "weight decay of B (PAL; |B| ~ |W| at ~0.28 pal_sigma**2), "
+                           "dimensionless", check=NONNEGATIVE)),
+             update=PAL_UPDATE, neuron_eqs=PAL_NEURON_EQS, commit=PAL_COMMIT),
     Optimizer(name="gd", label="gradient flow", doc="dW/dt = eta g",
               cite="docs/latent-equilibrium.md §1.4",
               template="d{var}/dt = lr_scale{s}*({rate}{s}*({grad}){rate_factor}){decay} : "
@@ -288,7 +332,8 @@ def _swap(name):
 def backward_model(m, forward=None, field="forward_model"):
     """Backward synapse model (pre = upper layer, post = lower layer) composed from the forward
     synapse's parsed equations: its variables ``x`` become ``bx``, ``_pre``/``_post`` swap, the
-    update of ``bw`` is gated by ``fb_plastic_pre`` (0: fixed random B), plus the summed error
+    update of ``bw`` is gated by ``fb_plastic_pre`` (0: fixed random B), plus the feedback
+    kind's own rule ``fb_local_pre*(update)`` where it has one (PAL), plus the summed error
     input ``I_fb = B e`` (§1.3). `ConfigError` (``field``) for a forward model whose mirror would
     mean something else: a summed output other than ``I_ff_post``, no weight ``w``, or a name
     the renaming would take over."""
@@ -297,6 +342,7 @@ def backward_model(m, forward=None, field="forward_model"):
     from brian2.equations.codestrings import Expression
 
     eqs = _parse(forward if forward is not None else forward_model(m), field)
+    local = rule("feedback", m.feedback, "feedback").update.strip()
     summed = sorted(n for n, eq in eqs.items() if "summed" in eq.flags)
     if summed != ["I_ff_post"]:
         raise ConfigError(field, f"the forward synapse must sum exactly I_ff_post (the backward "
@@ -317,7 +363,9 @@ def backward_model(m, forward=None, field="forward_model"):
         expr = None
         if eq.type in (DIFFERENTIAL_EQUATION, SUBEXPRESSION):
             code = rename_identifiers(eq.expr.code, mapping)
-            expr = Expression(f"{GATE}*({code})" if n == "w" else code)
+            if n == "w":
+                code = f"{GATE}*({code})" + (f" + {LOCAL_GATE}*({local})" if local else "")
+            expr = Expression(code)
         out.append(SingleEquation(eq.type, "b" + n, dimensions=eq.dim, var_type=eq.var_type,
                                   expr=expr, flags=eq.flags))
     text = str(Equations(out))
@@ -326,8 +374,8 @@ def backward_model(m, forward=None, field="forward_model"):
 
 def check_backward(text, field="backward_model"):
     """`ConfigError` (``field``) unless ``text`` defines ``bw`` and ``I_fb_post`` and the update
-    of ``bw`` vanishes when ``fb_plastic_pre`` is 0 (so random feedback stays fixed), whatever
-    the spacing or line breaks of the string."""
+    of ``bw`` vanishes when ``fb_plastic_pre`` (and ``fb_local_pre``, where the string has it)
+    is 0 (so random feedback stays fixed), whatever the spacing or line breaks of the string."""
     from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION
     from brian2.parsing.sympytools import str_to_sympy
 
@@ -340,6 +388,7 @@ def check_backward(text, field="backward_model"):
     if eq.type == DIFFERENTIAL_EQUATION:
         expr = str_to_sympy(eq.expr.code)
         gate = [s for s in expr.free_symbols if s.name == GATE]
-        if not gate or expr.subs(gate[0], 0).simplify() != 0:
+        local = [s for s in expr.free_symbols if s.name == LOCAL_GATE]
+        if not gate or expr.subs({g: 0 for g in gate + local}).simplify() != 0:
             raise ConfigError(field, f"the update of bw must vanish when {GATE} = 0 (random "
                               f"feedback stays fixed): write dbw/dt = {GATE}*(...)")

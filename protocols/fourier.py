@@ -154,4 +154,4 @@ def analyse(cfg, plan, raw):
 PROTOCOL = Protocol(
     name="fourier", config_class=FourierConfig, prepare=prepare, build=build, collect=collect,
     analyse=analyse, quick=QUICK, doc="LE Fourier synthesis of a sawtooth (Haider et al. 2021, "
-    "Fig. 2a)", object_fields=rc.object_fields(2), memory=memory)
+    "Fig. 2a)", object_fields=rc.object_fields(2), memory=memory, see_also="fourier_ts")

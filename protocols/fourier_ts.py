@@ -20,7 +20,8 @@ With the same seed it draws the same initial weights as before (`prepare`).
 
 Headline metrics: ``gradient_cosine_<method>`` (mean over probe windows),
 ``ts_final_loss_<method>`` (mean loss over the last ``loss_window`` of training),
-``angle_end_<method>`` (angle between B and W^T at the end, degrees).
+``angle_end_<method>`` (angle between B and W^T at the end, degrees), ``ts_probe_loss_<method>``
+(mean loss over the last probe window: weights frozen, PAL's noise off).
 """
 
 import dataclasses
@@ -176,7 +177,7 @@ def prepare(cfg, seed):
                        b=[None] + [np.zeros(n) for n in tsizes[1:]], tau_m=tau_m, tau_r=tau_r,
                        eta=[None, eta_ts, eta_ts, eta_ts], eta_tau=[None, 0.0, 0.0, 0.0],
                        B=[None, None] + [f["B"] for f in fbf], kappa=fbf[0]["kappa"],
-                       fb_plastic=fbf[0]["fb_plastic"])
+                       fb_plastic=fbf[0]["fb_plastic"], fb_local=fbf[0]["fb_local"])
 
     groups = rc.group_methods(cfg.model, cfg.methods, make, prefix="ts")
     Wt = [None, np.asarray(cfg.teacher_W1, float), np.asarray(cfg.teacher_W2, float),
@@ -317,6 +318,9 @@ def _analyse_ts(cfg, plan, raw):
                               for l in (1, 2, 3)]
             Gsnap = [None] + [rate.split_blocks(d["G"][f"l{l}"], sizes[l - 1], sizes[l], R)[k]
                               for l in (1, 2, 3)]
+            if windows:  # the last probe window: frozen weights, no PAL noise
+                na, nb = windows[-1][2:4]
+                metrics[f"ts_probe_loss_{label}"] = float(np.mean(sq[na:nb]))
             for (ia, ib, na, nb, ta, tb) in windows:
                 W = [None] + [Wsnap[l][:, :, ia] for l in (1, 2, 3)]
                 rw = [ri[na:nb] for ri in r]

@@ -44,8 +44,8 @@ def parse_method(label, field="methods"):
 
 
 def feedback_fields(feedback, W_T, B_random, kappa):
-    """Replica fields (B, kappa in Hz as a float, fb_plastic) of the registered feedback kind
-    ``feedback`` (`locallearn.models.rate_rules.Feedback.replica_fields`)."""
+    """Replica fields (B, kappa in Hz as a float, fb_plastic, fb_local) of the registered
+    feedback kind ``feedback`` (`locallearn.models.rate_rules.Feedback.replica_fields`)."""
     return definitions.get("feedback", feedback).replica_fields(W_T, B_random, kappa)
 
 
@@ -98,14 +98,24 @@ class GroupPlan:
 def group_methods(base_model, methods, make_replica, prefix="m"):
     """All methods as replicas of one group (`rate.union_model` over their operators, so the
     network compiles one set of code objects). ``make_replica(label, operator, feedback)``
-    returns the `rate.Replica` of one method (or None: the caller fills the replicas in).
+    returns the `rate.Replica` of one method (or None: the caller fills the replicas in). The
+    group's model carries the strings of the (at most one) feedback kind with its own rule.
     Returns a list with one `GroupPlan`; ``plan.operators`` lists the union's operators."""
     ops = []
     for label in methods:
         op, _ = parse_method(label)
         if op not in ops:
             ops.append(op)
-    models = [dataclasses.replace(base_model, operator=op, feedback="transpose").resolved()
+    local = []
+    for label in methods:
+        fb = parse_method(label)[1]
+        if definitions.get("feedback", fb).update.strip() and fb not in local:
+            local.append(fb)
+    if len(local) > 1:
+        raise ConfigError("methods", f"at most one feedback kind with its own rule per "
+                          f"comparison, got {', '.join(local)}")
+    models = [dataclasses.replace(base_model, operator=op,
+                                  feedback=local[0] if local else "transpose").resolved()
               for op in ops]
     reps = []
     for label in methods:

@@ -169,6 +169,7 @@ def prepare(cfg, seed):
                                     tau_r=tau_r, eta=[None, eta, eta], eta_b=[None, eta, eta],
                                     eta_tau=[None, 0.0, 0.0], B=[None, None, fbf["B"]],
                                     kappa=fbf["kappa"], fb_plastic=fbf["fb_plastic"],
+                                    fb_local=fbf["fb_local"],
                                     selector=gp.operators.index(rc.parse_method(label)[0])))
                 labels.append(label)
         gp.replicas, gp.labels = reps, labels

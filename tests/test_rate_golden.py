@@ -38,11 +38,13 @@ def _replica(N, fb=None):
     if fb is not None:
         f = fb.replica_fields(W[2].T, np.array([[0.25]]), 0.5)
         rep.B[2], rep.kappa, rep.fb_plastic = f["B"], f["kappa"], f["fb_plastic"]
+        rep.fb_local = f["fb_local"]
     return rep
 
 
-def _step(model, N=1, fb=None, hidden_rate=None):
-    """One step of the (resolved) model; returns the state after it."""
+def _step(model, N=1, fb=None, hidden_rate=None, hidden=None):
+    """One step of the (resolved) model; returns the state after it (``hidden``: extra state
+    of the hidden layer before the step)."""
     m = model.resolved()
     rep = _replica(N, fb)
     with devices.session("numpy") as sim:
@@ -60,6 +62,8 @@ def _step(model, N=1, fb=None, hidden_rate=None):
         if N == 2:
             hid = g.layers[0]
             hid.u, hid.I_ff, hid.r_s = HID["u"], W_HID * R_IN, hidden_rate
+            for k, v in (hidden or {}).items():
+                setattr(hid, k, v)
         if "q" in syn.variables:
             syn.q = Q0
         if "w_m" in syn.variables:
@@ -73,6 +77,7 @@ def _step(model, N=1, fb=None, hidden_rate=None):
                 got[k] = float(getattr(syn, k + "_")[0])
         if N == 2:
             got["bw"] = float(g.backward[1].bw_[0])
+            got["r_hid"] = float(g.layers[0].r_s_[0])
     return got
 
 
@@ -150,3 +155,26 @@ def test_feedback_one_step(feedback):
     _close(got, dict(w=want_w, bw=want_b))
     if feedback == "random":
         assert got["bw"] == B0
+
+
+def test_pal_one_step():
+    """PAL (docs/vle.md §3) with pal_sigma = 0: the hidden layer's OU noise decays by
+    exp(-dt/tau_xi) and enters u_p; B moves by dt eta_pal (n hp(s_out) - alpha B) with the
+    upper layer's input s_out and its (unmoved, tau_hp huge) low-pass; W gets no decay."""
+    fb = definitions.get("feedback", "pal")
+    p = {q.name: q.default for q in fb.params}
+    n0, tau_xi = 0.4, float(p["tau_xi"] / second)
+    eta_pal, alpha = float(p["eta_pal"] * second), p["pal_alpha"]
+    a = np.exp(-DT / tau_xi)
+    h = HID
+    u_p = h["u"] + h["tau_r"] * (W_HID * R_IN + h["b"] - h["u"]) / h["tau_m"]
+    r1 = float(np.tanh(u_p + a * n0))
+    model = rate.RateModel(operator="gle", optimizer="gd", feedback="pal",
+                           rule_params=dict(pal_sigma=0.0, tau_hp=1e12 * second))
+    # lr_scale as the previous step's schedule left it (the noise line runs before the schedule)
+    got = _step(model, N=2, fb=fb, hidden_rate=r1, hidden=dict(n_pal=n0, lr_scale=1.0))
+    assert got["r_hid"] == pytest.approx(r1, rel=1e-12)
+    _, s_out, e, _ = _out_commit("gle", pre_rate=r1)
+    B0 = 0.25
+    want_b = B0 + DT * eta_pal * (a * n0 * (s_out - 0.0) - alpha * B0)
+    _close(got, dict(w=W_OUT + DT * ETA * e * r1, bw=want_b))

@@ -109,6 +109,25 @@ def test_fourier_quick_alignment_with_the_adjoint(tmp_path):
 
 
 @pytest.mark.slow
+def test_fourier_ts_quick_pal_aligns_B(tmp_path):
+    """Issue 15 acceptance: with PAL feedback (B learns from local noise, never from W) every
+    method reports angle, cosine and loss, and PAL's final angle to W^T is at most half of
+    random feedback's in the same run (docs/vle.md §3)."""
+    methods = ["gle", "vle", "gle/random", "vle/random", "gle/pal", "vle/pal"]
+    out = tmp_path / "fts"
+    proc = run_cli("run", "fourier_ts", "--quick", "--set", "methods=" + ",".join(methods),
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = json.loads((out / "metrics.json").read_text())
+    for meth in methods:
+        for key in ("angle_end", "gradient_cosine", "ts_final_loss", "ts_probe_loss"):
+            assert np.isfinite(m[f"{key}_{meth}"]), (key, meth)
+    for op in ("gle", "vle"):
+        assert m[f"angle_end_{op}/pal"] <= 0.5 * m[f"angle_end_{op}/random"]
+        assert m[f"ts_probe_loss_{op}/pal"] < 0.1 * m[f"ts_initial_loss_{op}/pal"]
+
+
+@pytest.mark.slow
 def test_chain_runs_on_cython():
     """The cython target gives the numpy target's numbers (short run)."""
     kw = dict(quick=True, overrides=dict(SHORT_CHAIN, methods="vle", method="vle"), seed=4,
@@ -116,3 +135,13 @@ def test_chain_runs_on_cython():
     a = run_protocol("chain", device="numpy", **kw)
     b = run_protocol("chain", device="cython", **kw)
     np.testing.assert_allclose(a.tables["summary"].w1, b.tables["summary"].w1, rtol=1e-9)
+
+
+def test_fourier_points_to_fourier_ts_for_the_teacher_student_keys(tmp_path):
+    """Since issue 11 the teacher-student methods are parameters of fourier_ts: ``run fourier
+    --set methods=...`` exits 2 before compiling, naming the protocol that takes them."""
+    proc = run_cli("run", "fourier", "--quick", "--set", "methods=gle,vle/pal", "--out",
+                   str(tmp_path / "f"))
+    assert proc.returncode == 2
+    assert "methods: not a parameter of fourier" in proc.stderr
+    assert "run fourier_ts --set methods=" in proc.stderr
