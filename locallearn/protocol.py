@@ -64,8 +64,9 @@ class Protocol:
     #: optional: rerun hooks (run_args, final_state, merge, divergence) for segmented runs and
     #: compile-once sweeps, see `locallearn.execution`
     rerun: Optional[object] = None
-    #: optional: normalize(cfg, overrides) -> cfg, making dependent fields consistent (e.g. J
-    #: from the shape of A) after the user's overrides and before validation
+    #: optional: normalize(cfg, overrides, quick) -> cfg, making dependent fields consistent
+    #: (e.g. J from the shape of A) after the user's overrides and before validation; ``quick``
+    #: says whether the quick configuration is in effect
     normalize: Optional[Callable] = None
     #: optional: memory(cfg) -> `locallearn.memory.Need`, the synapses, neurons and recorded
     #: values the configuration creates, counted from ``cfg`` alone (``prepare`` may allocate
@@ -116,7 +117,8 @@ def make_config(protocol, quick=False, overrides=None):
                                   f"{proto.see_also} --set {key}=...)")
         cfg = params.apply_overrides(cfg, overrides)
     if proto.normalize is not None:
-        cfg = proto.normalize(cfg, dict(proto.quick if quick else {}, **(overrides or {})))
+        cfg = proto.normalize(cfg, dict(proto.quick if quick else {}, **(overrides or {})),
+                              quick=quick)
     return params.validate_config(cfg)
 
 

@@ -57,6 +57,22 @@ def test_J_and_N_follow_A():
     np.testing.assert_allclose(cfg.target_matrix(), [[-4.8, -22.4], [40, 0]])
 
 
+def test_boerlin_quick_settings():
+    """Issue 15: --quick runs Boerlin's oscillator at N = 40, beta = 0.6 (QUICK_SYSTEMS: at
+    N = 100 the fast weights do not converge in the 5 s head start); the full configuration and
+    the user's own N and beta keep theirs; the other systems are unchanged."""
+    def n_beta(quick, **ov):
+        m = make_config("dynamics", quick=quick, overrides=ov).model
+        return m.N, m.resolved().rule_params["beta"]
+
+    assert n_beta(True, system="boerlin") == (40, 0.6)
+    assert n_beta(False, system="boerlin") == (100, 0.54)
+    assert n_beta(True, system="boerlin", N="100", beta="0.54") == (100, 0.54)
+    assert n_beta(True, system="boerlin", **{"model.beta": "0.5"}) == (40, 0.5)
+    for system in ("rotation", "canonical"):
+        assert n_beta(True, system=system) == (40, 0.54)
+
+
 @pytest.mark.parametrize("A,fragment", [
     ("[[1, 0], [0, -1]]", "unstable"),
     ("[[0.5]]", "unstable"),
@@ -100,3 +116,17 @@ def test_full_configuration():
     res = run_protocol("dynamics", seed=1, report=False)
     assert res.metrics["test_eps"] < 0.02
     assert res.metrics["mhat_distance"] < 0.05
+
+
+@pytest.mark.slow
+def test_boerlin_quick_learns():
+    """Issue 15: ``run dynamics --quick --set system=boerlin`` reaches test eps < 0.05, with the
+    fast weights converged (distance to -(F F^T + mu I) < 0.02) and M_hat near A + lambda I."""
+    res = run_protocol("dynamics", quick=True, overrides={"system": "boerlin"}, seed=1,
+                       report=False)
+    m = res.metrics
+    assert res.arrays["F"].shape == (40, 2)
+    assert m["test_eps"] < 0.05
+    assert m["test_eps"] * 10 <= m["eps_zero"]
+    assert m["fast_distance_final"] < 0.02
+    assert m["mhat_distance"] < 0.1
