@@ -240,13 +240,13 @@ def diverged_result(proto, cfg, err, config):
 
 
 def _events_fields(cfg, prefix=""):
-    """Dotted names of the ``wta_count`` fields set to 'events' anywhere in ``cfg``."""
+    """Dotted names of the ``wta_count`` fields that need custom events anywhere in ``cfg``."""
     out = []
     if not dataclasses.is_dataclass(cfg):
         return out
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name, None)
-        if f.name == "wta_count" and value == "events" and getattr(cfg, "wta", True):
+        if f.name == "wta_count" and value in ("events", "argmax") and getattr(cfg, "wta", True):
             out.append(prefix + f.name)
         elif dataclasses.is_dataclass(value):
             out += _events_fields(value, f"{prefix}{f.name}.")
@@ -259,11 +259,11 @@ def check_capabilities(cfg, dev, genn_order=False):
     Brian2's order of operations."""
     for name in _events_fields(cfg):
         if not dev.custom_events:
-            raise ConfigError(name, f"'events' needs custom events, which the {dev.name} "
-                              "device lacks; use 'summed'")
+            raise ConfigError(name, f"'events' and 'argmax' need custom events, which the "
+                              f"{dev.name} device lacks; use 'summed'")
         if genn_order:
-            raise ConfigError(name, "'events' counts in Brian2's order of operations; "
-                              "genn_order needs 'summed'")
+            raise ConfigError(name, "'events' and 'argmax' count in Brian2's order of "
+                              "operations; genn_order needs 'summed'")
 
 
 def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVICE, seed=1,

@@ -48,7 +48,9 @@ from locallearn.models.spiking_model import *  # noqa: F401,F403  (re-exported)
 from locallearn.models.spiking_model import (A_MODEL, FEEDBACK_MODEL, FF_MODEL, NEURON_VARIABLES,
                                              READOUT_MODEL, TARGET_SCHEDULE_CODE,
                                              TARGET_VARIABLES, WTA_EVENT, WTA_EVENT_ON_PRE,
-                                             WTA_EVENT_RESET, WTA_EXCESS_CODE)
+                                             WTA_EVENT_RESET, WTA_EXCESS_CODE,
+                                             WTA_ARBITER_EQS, WTA_ARBITER_RESET,
+                                             WTA_ARGMAX_MODEL, WTA_ARGMAX_ON_PRE, WTA_EVERY)
 from locallearn.models.spiking_model import __all__ as _model_all
 from locallearn.models.spiking_rules import *  # noqa: F401,F403  (re-exported)
 from locallearn.models.spiking_rules import __all__ as _rules_all
@@ -221,7 +223,8 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
               probe_every=1e9 * second if probe_every is None else probe_every,
               probe_len=0 * second if probe_len is None else probe_len)
 
-    events = {"above": WTA_EVENT} if m.wta and m.wta_count == "events" else None
+    events = ({"above": WTA_EVENT} if m.wta and m.wta_count == "events" else
+              {"every": WTA_EVERY} if m.wta and m.wta_count == "argmax" else None)
     neurons = NeuronGroup(N * R, m.neuron_equations(), threshold=m.threshold, reset=m.reset,
                           method="euler", namespace=ns, name=f"{name}_neurons", events=events)
     require_variables(neurons, NEURON_VARIABLES, "neuron_eqs")
@@ -243,8 +246,9 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     pop = SpikingNetwork(neurons=neurons, ff=ff, fast=fast)
     objs = [neurons, ff, fast]
     if m.wta:
-        pop.wta = add_wta(m, neurons, N, R, ns, name)
-        objs.append(pop.wta)
+        wta = add_wta(m, neurons, N, R, ns, name)
+        pop.wta = wta[0]
+        objs += wta
     if readout:
         pop.readout = Synapses(neurons, target.group, READOUT_MODEL, namespace=ns,
                                name=f"{name}_readout")
@@ -280,14 +284,36 @@ def add_wta(m, neurons, N, R, ns, name):
     count is never read: the spikes equal the summed count's, at (neurons above threshold) x N
     operations per step instead of N^2. Needs custom events (runtime, cpp_standalone,
     brian2cuda; not brian2genn).
+
+    ``"argmax"``: the same winner from one pass over the neurons. Each step, before the neurons
+    integrate (``groups`` slot), the arbiter of each block (a group of R units) is cleared (order
+    -4), every neuron emits an ``every`` event (-3), its one synapse to the arbiter keeps the
+    largest excess so far and its rank (-2; ties: the lower rank, as in the summed count), and
+    the summed ``n_above`` of the ``wta`` synapses (arbiter -> neurons, -1) is 0 for the
+    winner, 1 for the rest. 3 N operations per step whatever the number above threshold. The
+    arbiter's writes are sequential per block (a reduction), so a GPU serialises them.
+
+    Returns the list of created objects, the ``wta`` synapses first.
     """
-    from brian2 import Synapses
+    from brian2 import NeuronGroup, Synapses
 
     wpre, wpost = block_pairs(N, R, self_connections=False)
+    if m.wta_count == "argmax":
+        arb = NeuronGroup(R, WTA_ARBITER_EQS, namespace=ns, name=f"{name}_wta_arbiter")
+        arb.run_regularly(WTA_ARBITER_RESET, when="groups", order=-4)
+        neurons.thresholder["every"].when, neurons.thresholder["every"].order = "groups", -3
+        into = Synapses(neurons, arb, on_pre=WTA_ARGMAX_ON_PRE, on_event="every",
+                        namespace=ns, name=f"{name}_wta_into")
+        into.pre.when, into.pre.order = "groups", -2
+        into.connect(i=np.arange(N * R), j=np.arange(N * R) // N)
+        back = Synapses(arb, neurons, WTA_ARGMAX_MODEL, namespace=ns, name=f"{name}_wta")
+        back.connect(i=np.arange(N * R) // N, j=np.arange(N * R))
+        back.summed_updaters["n_above_post"].order = -1
+        return [back, arb, into]
     if m.wta_count != "events":
         syn = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta")
         syn.connect(i=wpre, j=wpost)
-        return syn
+        return [syn]
     neurons.run_regularly(WTA_EXCESS_CODE, when="groups", order=-1, name=f"{name}_wta_excess")
     neurons.thresholder["above"].when, neurons.thresholder["above"].order = "thresholds", -3
     neurons.run_on_event("above", WTA_EVENT_RESET, when="thresholds", order=-2)
@@ -295,7 +321,7 @@ def add_wta(m, neurons, N, R, ns, name):
                    name=f"{name}_wta")
     syn.pre.when, syn.pre.order = "thresholds", -1
     syn.connect(i=wpre, j=wpost)
-    return syn
+    return [syn]
 
 
 def population_values(models, F, W_fast, W_slow=None, t_offset=0.0):

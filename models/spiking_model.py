@@ -30,7 +30,8 @@ from locallearn.models.spiking_rules import FastRule, FALLBACK_COLOURS
 __all__ = [
     "NEURON_EQS", "THRESHOLD_WTA", "THRESHOLD_PLAIN", "RESET", "SCHEDULE_CODE", "TARGET_EQS",
     "SINE_TARGET_EQS", "TARGET_SCHEDULE_CODE", "WTA_MODEL", "WTA_EVENT", "WTA_EXCESS_CODE",
-    "WTA_EVENT_RESET", "WTA_EVENT_ON_PRE", "WTA_COUNTS", "FF_MODEL", "A_MODEL",
+    "WTA_EVENT_RESET", "WTA_EVENT_ON_PRE", "WTA_COUNTS", "WTA_EVERY", "WTA_ARBITER_EQS",
+    "WTA_ARBITER_RESET", "WTA_ARGMAX_ON_PRE", "WTA_ARGMAX_MODEL", "FF_MODEL", "A_MODEL",
     "READOUT_MODEL", "FEEDBACK_MODEL", "NEURON_VARIABLES", "TARGET_VARIABLES", "BASE_PER_NEURON",
     "SpikingModel", "rule_params", "feedforward_weights", "optimal_fast_weights",
     "optimal_slow_weights", "initial_fast_weights", "command_sigma",
@@ -74,6 +75,22 @@ WTA_EVENT_RESET = "n_above = 0"
 #: the postsynaptic neurons whose old excess beats its own (ties: the lower rank wins).
 WTA_EVENT_ON_PRE = ("n_above_pre += int(excess_old_post > excess_old_pre)"
                     " + int(excess_old_post == excess_old_pre)*int(rank_post < rank_pre)")
+#: The one-spike rule as one argmax per step (§4, "O(N) one spike per step"): every neuron emits
+#: an ``every`` event before it integrates; its one synapse to its block's arbiter keeps the
+#: largest excess so far (ties: the lower rank), and the arbiter's winner comes back as
+#: ``n_above = 0`` for the winner, 1 for the others. 3 N operations per step.
+WTA_EVERY = "rank >= 0"
+WTA_ARBITER_EQS = """
+best : 1            # largest excess V - T of the block so far this step
+best_rank : 1       # rank of the neuron that has it
+"""
+WTA_ARBITER_RESET = "best = -1e300\nbest_rank = -1"
+WTA_ARGMAX_ON_PRE = """
+better = int(V_pre - T_pre > best_post) + int(V_pre - T_pre == best_post)*int(rank_pre < best_rank_post)
+best_post = (1 - better)*best_post + better*(V_pre - T_pre)
+best_rank_post = (1 - better)*best_rank_post + better*rank_pre
+"""
+WTA_ARGMAX_MODEL = "n_above_post = int(abs(rank_post - best_rank_pre) > 0.5) : 1 (summed)"
 #: Plain thresholding (every neuron above threshold fires; fails, §4).
 THRESHOLD_PLAIN = "V > T"
 #: The reset is the diagonal fast weight W_jj applied through ``fast``; only r jumps here.
@@ -132,7 +149,7 @@ FEEDBACK_MODEL = "Fb : 1 (constant)\nFe_post = Fb*(x_pre - xhat_pre) : 1 (summed
 
 #: Variables the builder and the synapse models expect in ``neuron_eqs`` / ``target_eqs``.
 #: The one-spike rule's ways of counting (`SpikingModel.wta_count`).
-WTA_COUNTS = ("summed", "events")
+WTA_COUNTS = ("summed", "events", "argmax")
 
 NEURON_VARIABLES = ("V", "r", "drive_ff", "I_ff", "I_slow", "Fe", "n_above", "plastic",
                     "plastic_s", "probe", "T", "rank", "K", "sigma_V", "t_offset")
@@ -185,8 +202,9 @@ class SpikingModel:
                            check=NONNEGATIVE)
     wta: bool = param(True, "exactly one spike per step (winner-take-all threshold, §4)")
     wta_count: str = param("summed", "how the one-spike rule counts: 'summed' (all pairs every "
-                           "step, every device) or 'events' (rows of neurons above threshold "
-                           "only; devices with custom events)", check=Choice(*WTA_COUNTS))
+                           "step, every device), 'events' (rows of neurons above threshold "
+                           "only) or 'argmax' (one arbiter per block, 3 N per step); the last "
+                           "two need custom events", check=Choice(*WTA_COUNTS))
     # --- plasticity (rules: locallearn.models.spiking_rules, or a plugin's) ---
     fast_rule: str = param("bd2015", "fast rule, a registered FastRule (bd2015, bd2015_clip, "
                            "hebbian2012, event2012, fixed, or a plugin's)",

@@ -43,7 +43,7 @@ def test_a_registered_device_runs_and_its_capabilities_are_checked(extra_device,
     res = run_protocol("autoencoder", quick=True, overrides=TINY, device="plainnumpy", seed=1,
                        report=False)
     assert res.config["device"] == "plainnumpy" and res.metrics["n_spikes"] > 0
-    with pytest.raises(ConfigError, match="wta_count: 'events' needs custom events"):
+    with pytest.raises(ConfigError, match="wta_count: 'events' and 'argmax' need custom events"):
         run_protocol("autoencoder", quick=True, overrides=dict(TINY, wta_count="events"),
                      device="plainnumpy", report=False)
     with pytest.raises(ConfigError, match="sweeps rerun compiled binaries"):

@@ -13,9 +13,12 @@ Settings (environment):
     a GPU (GPU detection is then off); default: brian2cuda detects the GPU.
 ``LOCALLEARN_CUDA_DEVICE``
     GPU index (default 0 when the architecture is given, else brian2cuda's choice).
+cuRAND: where the toolkit lacks ``curand_kernel.h`` (the CUDA 13.0 image here), the headers and
+library of pip's ``nvidia-curand`` (in ``requirements-cuda.txt``) are used.
+
 ``LOCALLEARN_CUDA_STD``
     C++ standard passed to nvcc (default ``c++17``: CUDA 12.x/13 headers need it; brian2cuda's
-    makefile asks for ``c++11``, nvcc takes the last ``-std``).
+    makefile and Brian2's gcc flags ask for ``c++11``; nvcc takes the last ``-std``).
 """
 
 import importlib.util
@@ -25,7 +28,7 @@ import shutil
 from ..errors import ConfigError
 from .registry import Device, register
 
-__all__ = ["check_cuda_available", "activate_cuda", "cuda_home"]
+__all__ = ["check_cuda_available", "activate_cuda", "cuda_home", "curand_dirs"]
 
 
 def cuda_home():
@@ -35,6 +38,40 @@ def cuda_home():
             return cand
     nvcc = shutil.which("nvcc")
     return os.path.dirname(os.path.dirname(nvcc)) if nvcc else None
+
+
+def curand_dirs(cuda=None):
+    """(include dir, library dir) of cuRAND: the toolkit's when it has ``curand_kernel.h``,
+    else those of pip's ``nvidia-curand`` package (``nvidia/cu*/``), else None."""
+    cuda = cuda or cuda_home()
+    if cuda and os.path.isfile(os.path.join(cuda, "include", "curand_kernel.h")):
+        return None  # the toolkit has it: nothing to add
+    spec = importlib.util.find_spec("nvidia")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for sub in sorted(os.listdir(root), reverse=True):
+            inc, lib = os.path.join(root, sub, "include"), os.path.join(root, sub, "lib")
+            if os.path.isfile(os.path.join(inc, "curand_kernel.h")):
+                return inc, lib
+    return None
+
+
+def _curand_flags(build_dir, dirs):
+    """Compiler and linker settings for a cuRAND outside the toolkit. The wheel ships only
+    ``libcurand.so.N``; ``-lcurand`` needs ``libcurand.so``, so a link is made in the build
+    directory."""
+    from brian2 import prefs
+
+    inc, lib = dirs
+    versioned = sorted(f for f in os.listdir(lib) if f.startswith("libcurand.so"))
+    link_dir = os.path.join(build_dir, "curand_lib")
+    os.makedirs(link_dir, exist_ok=True)
+    link = os.path.join(link_dir, "libcurand.so")
+    if versioned and not os.path.exists(link):
+        os.symlink(os.path.join(lib, versioned[-1]), link)
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + [f"-I{inc}"]
+    prefs.codegen.cpp.library_dirs = list(prefs.codegen.cpp.library_dirs) + [link_dir]
+    prefs.codegen.cpp.runtime_library_dirs = list(prefs.codegen.cpp.runtime_library_dirs) + [lib]
 
 
 def check_cuda_available():
@@ -65,7 +102,13 @@ def activate_cuda(build_dir, threads=0, seed=None):
         backend.gpu_id = int(os.environ["LOCALLEARN_CUDA_DEVICE"])
     std = os.environ.get("LOCALLEARN_CUDA_STD", "c++17").strip()
     backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + [f"-std={std}"]
+    # the host compiler gets Brian2's gcc flags through -Xcompiler: the same standard there
+    gcc = [f for f in prefs.codegen.cpp.extra_compile_args_gcc if not f.startswith("-std=")]
+    prefs.codegen.cpp.extra_compile_args_gcc = gcc + [f"-std={std}"]
     prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(os.cpu_count() or 1)]
+    dirs = curand_dirs()
+    if dirs is not None:
+        _curand_flags(build_dir, dirs)
     if seed is not None:
         brian2.seed(int(seed))
 
