@@ -14,9 +14,11 @@
 #      runs on a CPU machine too where .venv-cuda and nvcc exist)
 #   4. correctness: autoencoder --quick on cpp_standalone seeds 1-4 (the spread), on cuda and on
 #      GeNN's CUDA backend; each GPU metric against mean +- max(floor, 4 std)     (GPU steps)
-#   5. speed: dynamics at N = 1000 and 4000 (argmax one-spike rule): cpp_standalone with all
-#      cores against cuda; seconds per simulated second and the ratio to the GPU's bandwidth
-#      bound (H200: 4.8 TB/s; GPU_BANDWIDTH overrides)                          (GPU steps)
+#   5. speed: dynamics at N = 1000 and 4000: cpp_standalone with all cores and with one core
+#      (one-spike rule $CPU_COUNT, default argmax) against cuda ($GPU_COUNT, default events:
+#      brian2cuda runs the argmax arbiter's N events as a serial loop in one thread block, the
+#      events rows in parallel); seconds per simulated second and the ratio to the GPU's
+#      bandwidth bound (H200: 4.8 TB/s; GPU_BANDWIDTH overrides)                (GPU steps)
 set -u
 cd "$(dirname "$0")/.."
 DRY="${DRY_RUN:-0}"
@@ -26,6 +28,8 @@ WHEELS="${WHEELS:-wheelhouse}"
 PY="${PY:-.venv/bin/python}"
 CUDA_PY="${CUDA_PY:-.venv-cuda/bin/python}"
 GPU_BANDWIDTH="${GPU_BANDWIDTH:-4.8e12}"
+CPU_COUNT="${CPU_COUNT:-argmax}"
+GPU_COUNT="${GPU_COUNT:-events}"
 NCPU="$(nproc)"
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
@@ -69,8 +73,8 @@ if [ -n "${GENN_PATH:-}" ]; then step genn_patch 0 60 make -s genn-patch; else
 
 # 3. build only (GPU code generated and compiled for sm_90, nothing runs)
 if have_cuda_env; then
-    step build_cuda_autoencoder 0 400 "$CUDA_PY" bench/gpu_build.py autoencoder --quick \
-        --arch 9.0 --build-dir "$OUT/build_cuda_autoencoder"
+    step build_cuda_autoencoder 0 900 "$CUDA_PY" bench/gpu_build.py autoencoder --quick \
+        --set wta_count="$GPU_COUNT" --arch 9.0 --build-dir "$OUT/build_cuda_autoencoder"
 else
     say "SKIP  build_cuda_autoencoder (no cuda environment: make cuda-env)"
 fi
@@ -83,7 +87,7 @@ for s in $SEEDS; do
 done
 if have_cuda_env; then
     step auto_cuda 1 300 "$CUDA_PY" -m locallearn run autoencoder --quick --device cuda \
-        --set wta_count=argmax --out "$OUT/auto_cuda" --overwrite
+        --set wta_count="$GPU_COUNT" --out "$OUT/auto_cuda" --overwrite
 else say "SKIP  auto_cuda (no cuda environment)"; fi
 if [ -n "${GENN_PATH:-}" ]; then
     step auto_genn_gpu 1 400 env LOCALLEARN_GENN_GPU=1 "$PY" -m locallearn run autoencoder \
@@ -117,12 +121,12 @@ for N in $SIZES; do
     SIM=0.2; [ "$N" -ge 4000 ] && SIM=0.05
     [ "$DRY" = 1 ] && SIM=0.2
     step "speed_cpp_N$N" 0 400 "$PY" bench/gpu_scaling.py --device cpp_standalone --N "$N" \
-        --sim "$SIM" --threads "$NCPU"
+        --sim "$SIM" --threads "$NCPU" --wta-count "$CPU_COUNT"
     step "speed_cpp1_N$N" 0 400 "$PY" bench/gpu_scaling.py --device cpp_standalone --N "$N" \
-        --sim "$SIM" --threads 0
+        --sim "$SIM" --threads 0 --wta-count "$CPU_COUNT"
     if have_cuda_env; then
         step "speed_cuda_N$N" 1 400 env LOCALLEARN_CUDA_ARCH= "$CUDA_PY" bench/gpu_scaling.py \
-            --device cuda --N "$N" --sim "$SIM"
+            --device cuda --N "$N" --sim "$SIM" --wta-count "$GPU_COUNT"
     else say "SKIP  speed_cuda_N$N (no cuda environment)"; fi
 done
 step speed_table 0 60 "$PY" - "$OUT" "$GPU_BANDWIDTH" <<'PYEOF'
