@@ -48,6 +48,7 @@ def main(argv=None):
     p.add_argument("--build-dir", required=True)
     args = p.parse_args(argv)
     overrides = dict(s.split("=", 1) for s in args.set)
+    args.build_dir = os.path.abspath(args.build_dir)
     os.makedirs(args.build_dir, exist_ok=True)
     secs = build_only(args.protocol, args.device, args.quick, overrides, args.arch,
                       args.build_dir)

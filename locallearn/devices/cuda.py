@@ -63,7 +63,7 @@ def _curand_flags(build_dir, dirs):
 
     inc, lib = dirs
     versioned = sorted(f for f in os.listdir(lib) if f.startswith("libcurand.so"))
-    link_dir = os.path.join(build_dir, "curand_lib")
+    link_dir = os.path.join(os.path.abspath(build_dir), "curand_lib")
     os.makedirs(link_dir, exist_ok=True)
     link = os.path.join(link_dir, "libcurand.so")
     if versioned and not os.path.exists(link):
