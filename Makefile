@@ -17,8 +17,13 @@ PYTHON_NEW := $(shell for p in python3.14 python3.13 python3.12 \
 endif
 VENV_NEW   ?= .venv-new
 NEW_STAMP  := $(VENV_NEW)/.installed
+# The cuda device's environment (brian2cuda 1.0b1 pins brian2 2.10.1, which needs Python >= 3.12)
+CUDA_PYTHON ?= $(PYTHON_NEW)
+CUDA_VENV   ?= .venv-cuda
+CUDA_STAMP  := $(CUDA_VENV)/.installed
+GENN_CUDA13_PATCH := patches/genn-4.9.0-cuda13.patch
 
-.PHONY: figures figures-full test test-all test-newest test-wheel print-python-new lint test-genn bench clean-cache genn-env help docs
+.PHONY: figures figures-full test test-all test-newest test-wheel print-python-new lint test-genn bench clean-cache genn-env cuda-env genn-patch test-gpu-build gpu-check help docs
 
 help:
 	@echo "make figures       install into $(VENV) and regenerate the paper figures (quick size)"
@@ -31,6 +36,10 @@ help:
 	@echo "make bench         benchmarks (ratios measured side by side)"
 	@echo "make genn-env      create $(GENN_VENV) for the genn device (GeNN itself: see README)"
 	@echo "make test-genn     the GeNN tests (need GENN_PATH and make genn-env; slow)"
+	@echo "make genn-patch    apply $(GENN_CUDA13_PATCH) to GENN_PATH (CUDA 13; idempotent)"
+	@echo "make cuda-env      create $(CUDA_VENV) for the cuda device (brian2cuda, brian2 2.10.1)"
+	@echo "make test-gpu-build  generate and nvcc-compile GPU code, no run (needs nvcc)"
+	@echo "make gpu-check     bench/gpu_check.sh (every GPU check; DRY_RUN=1 on a CPU machine)"
 	@echo "make docs          install the docs extra into $(VENV), build the site into docs/_build/html"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -56,6 +65,32 @@ $(NEW_STAMP): setup.cfg pyproject.toml
 	touch $(NEW_STAMP)
 
 genn-env: $(GENN_STAMP)
+
+# GeNN 4.9.0 calls cuCtxCreate with three arguments; CUDA 13 maps it to the four-argument
+# cuCtxCreate_v4 (fixed upstream in GeNN 5 only). Applied to the GeNN tree, never committed.
+genn-patch:
+	@test -n "$(GENN_PATH)" || { echo "set GENN_PATH to the GeNN 4.9.0 source tree"; exit 1; }
+	@if patch -p1 -R --dry-run -s -f -d "$(GENN_PATH)" < $(GENN_CUDA13_PATCH) >/dev/null 2>&1; \
+	then echo "$(GENN_CUDA13_PATCH): already applied in $(GENN_PATH)"; \
+	else patch -p1 -N -d "$(GENN_PATH)" < $(GENN_CUDA13_PATCH); fi
+
+$(CUDA_STAMP): setup.cfg pyproject.toml requirements-cuda.txt
+	@test -n "$(CUDA_PYTHON)" || { echo "no Python >= 3.12 found (set CUDA_PYTHON=...)"; exit 1; }
+	$(CUDA_PYTHON) -m venv $(CUDA_VENV)
+	$(CUDA_VENV)/bin/python -m pip install --upgrade pip
+	$(CUDA_VENV)/bin/python -m pip install -r requirements-cuda.txt
+	$(CUDA_VENV)/bin/python -m pip install -c requirements-cuda.txt -e ".[test]"
+	$(CUDA_VENV)/bin/python -c "import brian2, brian2cuda; print('cuda environment: brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__)"
+	touch $(CUDA_STAMP)
+
+cuda-env: $(CUDA_STAMP)
+
+# GPU code generated and compiled with nvcc (sm_90), never run: skipped without nvcc
+test-gpu-build: $(STAMP)
+	$(PY) -m pytest -m gpu_build tests/test_gpu_build.py
+
+gpu-check:
+	bash bench/gpu_check.sh
 
 test-genn: $(STAMP) $(GENN_STAMP)
 	$(PY) -m pytest -m "genn" tests/test_genn.py

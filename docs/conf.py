@@ -35,7 +35,7 @@ locallearn_readme_pages = {
     "models": [("swapping-an-equation", 2)],
     "plugins": [("write-your-own-rule", 0)],
     "results": [("results-directory", 0), ("long-runs-checkpoints-resume-divergence", 2)],
-    "devices": [("devices-and-reproducibility", 0), ("genn", 2)],
+    "devices": [("devices-and-reproducibility", 0), ("genn", 2), ("gpu", 2)],
     "sweeps": [("sweeps", 0)],
     "measured": [("the-autoencoder-bourdoukan-denève-2015-fig-1", 2),
                  ("learning-a-linear-dynamical-system-bourdoukan-denève-2015-section-2", 2),

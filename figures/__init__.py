@@ -51,9 +51,11 @@ def _run_path(spec, cache, device):
 
 def _usable(path, device):
     """Whether ``path`` holds a cached run that may be reused (reads only metrics.json)."""
-    # GeNN runs are not reproducible (no seed under brian2genn): never reuse one as a cache hit
+    # runs of an unseeded device (genn) are not reproducible: never reuse one as a cache hit
+    from locallearn import devices
+
     metrics = os.path.join(path, "metrics.json")
-    if device == "genn" or not os.path.isfile(metrics):
+    if not devices.get(device).seeded or not os.path.isfile(metrics):
         return False
     with open(metrics) as fh:
         return json.load(fh).get("status", "ok") == "ok"
@@ -81,7 +83,9 @@ def _run_missing(specs, cache, device, rerun, jobs, progress=False):
     Returns the specs run here (the figures then read them from the cache). Runs are
     independent (own build slot and run directory), so this only changes the wall time.
     """
-    if jobs <= 1 or device == "genn":
+    from locallearn import devices
+
+    if jobs <= 1 or not devices.get(device).parallel:
         return set()
     todo = [s for s in dict.fromkeys(specs)
             if rerun or not _usable(_run_path(s, cache, device)[1], device)]

@@ -21,6 +21,8 @@ import sys
 import time
 import traceback
 
+from locallearn.devices.genn import plan_arrays  # noqa: F401  (compared by the parent)
+
 
 def _write_error(out, kind, *fields):
     text = "\t".join([kind] + [" ".join(str(f).split()) for f in fields])
@@ -33,18 +35,6 @@ def _first_line(exc):
     text = str(original).strip()
     first = text.splitlines()[0] if text else ""
     return f"{type(original).__name__}: {first}"
-
-
-def plan_arrays(plan):
-    """The arrays ``prepare`` drew from the seed (compared by the parent)."""
-    import numpy as np
-
-    out = {"F": np.asarray(plan.F, float)}
-    for pp in getattr(plan, "populations", []):
-        out[f"W_fast0_{pp.name}"] = np.asarray(pp.W_fast0, float)
-        if getattr(pp, "W_slow0", None) is not None:
-            out[f"W_slow0_{pp.name}"] = np.asarray(pp.W_slow0, float)
-    return out
 
 
 def versions(use_gpu):

@@ -100,7 +100,8 @@ def _gpu_memory():
 def limit(device="cpp_standalone"):
     """(bytes, what) a run may use: ``LOCALLEARN_MEMORY_LIMIT`` (bytes) if set, else the memory
     available now (``MemAvailable`` of /proc/meminfo; elsewhere the physical memory), and on
-    the ``genn`` device at most the GPU's memory."""
+    a GPU device (``Device.gpu``: genn, cuda) at most the GPU's memory."""
+    from .devices import registry
     env = os.environ.get("LOCALLEARN_MEMORY_LIMIT")
     if env:
         try:
@@ -112,7 +113,7 @@ def limit(device="cpp_standalone"):
     if avail is None:
         avail = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         what = "physical memory"
-    if device == "genn":
+    if registry.get(device).gpu:
         gpu = _gpu_memory()
         if gpu is not None and gpu < avail:
             avail, what = gpu, "GPU memory"

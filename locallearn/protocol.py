@@ -29,53 +29,16 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Callable, Optional
 
 import numpy as np
 
 from . import devices, memory, params, results
 from .errors import ConfigError, DivergenceError
+from .protocol_record import Protocol  # noqa: F401  (re-exported)
 from .runlock import run_lock
 
 __all__ = ["Protocol", "get_protocol", "protocol_names", "make_config", "run_protocol",
            "metadata", "check_equations", "execute"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Protocol:
-    """A registered experiment (see module docstring)."""
-
-    name: str
-    config_class: type
-    prepare: Callable
-    build: Callable
-    collect: Callable
-    analyse: Callable
-    quick: dict
-    doc: str = ""
-    #: Brian2 object-name fragment -> config fields whose strings define that object
-    object_fields: dict = dataclasses.field(default_factory=dict)
-    #: optional: a custom executor replacing the build/run/collect cycle (multi-run protocols)
-    execute: Optional[Callable] = None
-    #: config keys (dotted for nested fields) whose values reach a compiled network through
-    #: run_args, so sweeping them needs no rebuild (see `locallearn.sweep`); a tuple, or a
-    #: function of the config returning one (keys that depend on the rules in effect)
-    runtime_keys: object = ()
-    #: optional: rerun hooks (run_args, final_state, merge, divergence) for segmented runs and
-    #: compile-once sweeps, see `locallearn.execution`
-    rerun: Optional[object] = None
-    #: optional: normalize(cfg, overrides, quick) -> cfg, making dependent fields consistent
-    #: (e.g. J from the shape of A) after the user's overrides and before validation; ``quick``
-    #: says whether the quick configuration is in effect
-    normalize: Optional[Callable] = None
-    #: optional: memory(cfg) -> `locallearn.memory.Need`, the synapses, neurons and recorded
-    #: values the configuration creates, counted from ``cfg`` alone (``prepare`` may allocate
-    #: N x N arrays, so the check runs before it); `run_protocol` refuses a configuration whose
-    #: estimate exceeds the memory limit (see `locallearn.memory`)
-    memory: Optional[Callable] = None
-    #: optional: the name of a protocol that took over part of this one's parameters (an
-    #: unknown key that protocol accepts gets a pointer to it)
-    see_also: str = ""
 
 
 def _registry():
@@ -325,6 +288,33 @@ def diverged_result(proto, cfg, err, config):
                              arrays={k.replace("/", "."): v for k, v in arrays.items()})
 
 
+def _events_fields(cfg, prefix=""):
+    """Dotted names of the ``wta_count`` fields that need custom events anywhere in ``cfg``."""
+    out = []
+    if not dataclasses.is_dataclass(cfg):
+        return out
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name, None)
+        if f.name == "wta_count" and value in ("events", "argmax") and getattr(cfg, "wta", True):
+            out.append(prefix + f.name)
+        elif dataclasses.is_dataclass(value):
+            out += _events_fields(value, f"{prefix}{f.name}.")
+    return out
+
+
+def check_capabilities(cfg, dev, genn_order=False):
+    """Raise `ConfigError` when ``cfg`` asks for what the `Device` ``dev`` cannot do (checked
+    by capability, before anything is built): the events one-spike rule needs custom events and
+    Brian2's order of operations."""
+    for name in _events_fields(cfg):
+        if not dev.custom_events:
+            raise ConfigError(name, f"'events' and 'argmax' need custom events, which the "
+                              f"{dev.name} device lacks; use 'summed'")
+        if genn_order:
+            raise ConfigError(name, "'events' and 'argmax' count in Brian2's order of "
+                              "operations; genn_order needs 'summed'")
+
+
 def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVICE, seed=1,
                  out=None, overwrite=False, threads=0, report=True, cfg=None, resume=False,
                  after_segment=None, genn_order=False):
@@ -343,6 +333,7 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         cfg = make_config(proto, quick=quick, overrides=overrides)
     else:
         cfg = params.validate_config(cfg)
+    check_capabilities(cfg, devices.get(device), genn_order)
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError("--seed", f"must be a non-negative integer, got {seed!r}")
     if out is not None and not resume:
@@ -368,7 +359,8 @@ def _run_checked(proto, cfg, plan, device, seed, out, threads, report, resume, a
     config = dict(params.config_to_dict(resolved(cfg)), **metadata(device, seed, threads))
     if genn_order:
         config["genn_order"] = True
-    segmented = (device != "genn" and not genn_order and proto.rerun is not None
+    dev = devices.get(device)
+    segmented = (dev.in_process and dev.reruns and not genn_order and proto.rerun is not None
                  and _segment_length(cfg) > 0)
     ckpt = None
     if out is not None and segmented:
@@ -380,11 +372,8 @@ def _run_checked(proto, cfg, plan, device, seed, out, threads, report, resume, a
     t0 = time.time()
     device_info = {}
     try:
-        if device == "genn":
-            from .genn import run_in_genn_env
-
-            raw = run_in_genn_env(proto.name, cfg, seed, plan=plan, report=report,
-                                  info=device_info)
+        if not dev.in_process:
+            raw = dev.execute(proto.name, cfg, seed, plan=plan, report=report, info=device_info)
         elif segmented:
             raw = execute_segmented(proto, cfg, plan, device, seed, _segment_length(cfg),
                                     checkpoint_dir=ckpt, resume=resume, threads=threads,

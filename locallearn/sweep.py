@@ -157,13 +157,15 @@ def run_sweep(protocol, grid_items, out, quick=False, sets=None, seed=1,
 
     Every point is validated (and its memory estimated) before anything runs; the sweep
     directory is then locked (`locallearn.runlock`) while its points are written."""
-    from .devices import check_device
+    from . import devices
 
     proto = get_protocol(protocol)
-    check_device(device)
-    if device == "genn":
-        raise ConfigError("device", "sweeps rerun compiled binaries: use cpp_standalone, numpy "
-                          "or cython")
+    devices.check_device(device)
+    if not (devices.get(device).in_process and devices.get(device).reruns):
+        raise ConfigError("device", f"sweeps rerun compiled binaries, which the {device} device "
+                          "cannot: use " + ", ".join(n for n in devices.names()
+                                                     if devices.get(n).reruns
+                                                     and devices.get(n).in_process))
     if proto.rerun is None:
         raise ConfigError("protocol", f"{protocol!r} cannot rerun a compiled network")
     if not isinstance(workers, int) or workers < 1:

@@ -24,7 +24,9 @@ Groups and pathways (every one inside the Brian2 subset that brian2genn supports
     and the fast plasticity rule (§2).
 ``wta``
     neurons -> neurons (i != j), summed ``n_above``: how many other neurons have a larger
-    excess V - T. The threshold fires only the neuron with none above it (§4).
+    excess V - T. The threshold fires only the neuron with none above it (§4). With
+    ``wta_count="events"`` the same count comes from ``above`` events (V > T) instead: only the
+    rows of neurons above threshold are read (see `add_wta`).
 ``readout``
     neurons -> target, summed ``xhat = F^T r`` (dynamics only).
 ``feedback``
@@ -45,7 +47,10 @@ from brian2 import Hz, second
 from locallearn.models.spiking_model import *  # noqa: F401,F403  (re-exported)
 from locallearn.models.spiking_model import (A_MODEL, FEEDBACK_MODEL, FF_MODEL, NEURON_VARIABLES,
                                              READOUT_MODEL, TARGET_SCHEDULE_CODE,
-                                             TARGET_VARIABLES)
+                                             TARGET_VARIABLES, WTA_EVENT, WTA_EVENT_ON_PRE,
+                                             WTA_EVENT_RESET, WTA_EXCESS_CODE,
+                                             WTA_ARBITER_EQS, WTA_ARBITER_RESET,
+                                             WTA_ARGMAX_MODEL, WTA_ARGMAX_ON_PRE, WTA_EVERY)
 from locallearn.models.spiking_model import __all__ as _model_all
 from locallearn.models.spiking_rules import *  # noqa: F401,F403  (re-exported)
 from locallearn.models.spiking_rules import __all__ as _rules_all
@@ -53,7 +58,7 @@ from locallearn.models.spiking_rules import __all__ as _rules_all
 __all__ = list(_model_all) + list(_rules_all) + [
     "require_variables", "use_clock", "build_target", "build_population", "Target",
     "SpikingNetwork", "block_pairs", "block_values", "blocks_from_values", "target_values",
-    "population_values", "apply_values", "variable_views",
+    "population_values", "apply_values", "variable_views", "add_wta",
 ]
 
 
@@ -218,8 +223,10 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
               probe_every=1e9 * second if probe_every is None else probe_every,
               probe_len=0 * second if probe_len is None else probe_len)
 
+    events = ({"above": WTA_EVENT} if m.wta and m.wta_count == "events" else
+              {"every": WTA_EVERY} if m.wta and m.wta_count == "argmax" else None)
     neurons = NeuronGroup(N * R, m.neuron_equations(), threshold=m.threshold, reset=m.reset,
-                          method="euler", namespace=ns, name=f"{name}_neurons")
+                          method="euler", namespace=ns, name=f"{name}_neurons", events=events)
     require_variables(neurons, NEURON_VARIABLES, "neuron_eqs")
     neurons.rank = np.tile(np.arange(N), R)
     neurons.run_regularly(m.schedule_code)
@@ -239,10 +246,9 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     pop = SpikingNetwork(neurons=neurons, ff=ff, fast=fast)
     objs = [neurons, ff, fast]
     if m.wta:
-        pop.wta = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta")
-        wpre, wpost = block_pairs(N, R, self_connections=False)
-        pop.wta.connect(i=wpre, j=wpost)
-        objs.append(pop.wta)
+        wta = add_wta(m, neurons, N, R, ns, name)
+        pop.wta = wta[0]
+        objs += wta
     if readout:
         pop.readout = Synapses(neurons, target.group, READOUT_MODEL, namespace=ns,
                                name=f"{name}_readout")
@@ -260,6 +266,62 @@ def build_population(models, target, F, W_fast, dt, learn_start, learn_end, W_sl
     pop.objects = objs
     apply_values(pop, population_values(models, F, W_fast, W_slow, t_offset))
     return pop
+
+
+def add_wta(m, neurons, N, R, ns, name):
+    """The one-spike rule's ``wta`` synapses between the neurons of each block (§4).
+
+    ``m.wta_count == "summed"``: the summed variable ``n_above`` of ``m.wta_model`` over all
+    N (N - 1) pairs, evaluated every step before the neurons integrate (Brian2's ``groups`` slot,
+    order -1), so the threshold reads a count one step old.
+
+    ``"events"``: the same count with work only for the neurons above threshold. Per step:
+    ``excess_old = V - T`` is stored where the summed count reads V (``groups``, order -1);
+    after the neurons integrate, every neuron with V > T emits an ``above`` event (``thresholds``,
+    order -3), clears its ``n_above`` (-2) and its row of ``wta`` synapses adds to it the
+    neurons whose ``excess_old`` beats its own (-1); the spike threshold (order 0) then fires
+    only a neuron with ``n_above < 0.5``. A neuron below threshold cannot fire, so its stale
+    count is never read: the spikes equal the summed count's, at (neurons above threshold) x N
+    operations per step instead of N^2. Needs custom events (runtime, cpp_standalone,
+    brian2cuda; not brian2genn).
+
+    ``"argmax"``: the same winner from one pass over the neurons. Each step, before the neurons
+    integrate (``groups`` slot), the arbiter of each block (a group of R units) is cleared (order
+    -4), every neuron emits an ``every`` event (-3), its one synapse to the arbiter keeps the
+    largest excess so far and its rank (-2; ties: the lower rank, as in the summed count), and
+    the summed ``n_above`` of the ``wta`` synapses (arbiter -> neurons, -1) is 0 for the
+    winner, 1 for the rest. 3 N operations per step whatever the number above threshold. The
+    arbiter's writes are sequential per block (a reduction), so a GPU serialises them.
+
+    Returns the list of created objects, the ``wta`` synapses first.
+    """
+    from brian2 import NeuronGroup, Synapses
+
+    wpre, wpost = block_pairs(N, R, self_connections=False)
+    if m.wta_count == "argmax":
+        arb = NeuronGroup(R, WTA_ARBITER_EQS, namespace=ns, name=f"{name}_wta_arbiter")
+        arb.run_regularly(WTA_ARBITER_RESET, when="groups", order=-4)
+        neurons.thresholder["every"].when, neurons.thresholder["every"].order = "groups", -3
+        into = Synapses(neurons, arb, on_pre=WTA_ARGMAX_ON_PRE, on_event="every",
+                        namespace=ns, name=f"{name}_wta_into")
+        into.pre.when, into.pre.order = "groups", -2
+        into.connect(i=np.arange(N * R), j=np.arange(N * R) // N)
+        back = Synapses(arb, neurons, WTA_ARGMAX_MODEL, namespace=ns, name=f"{name}_wta")
+        back.connect(i=np.arange(N * R) // N, j=np.arange(N * R))
+        back.summed_updaters["n_above_post"].order = -1
+        return [back, arb, into]
+    if m.wta_count != "events":
+        syn = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta")
+        syn.connect(i=wpre, j=wpost)
+        return [syn]
+    neurons.run_regularly(WTA_EXCESS_CODE, when="groups", order=-1, name=f"{name}_wta_excess")
+    neurons.thresholder["above"].when, neurons.thresholder["above"].order = "thresholds", -3
+    neurons.run_on_event("above", WTA_EVENT_RESET, when="thresholds", order=-2)
+    syn = Synapses(neurons, neurons, on_pre=WTA_EVENT_ON_PRE, on_event="above", namespace=ns,
+                   name=f"{name}_wta")
+    syn.pre.when, syn.pre.order = "thresholds", -1
+    syn.connect(i=wpre, j=wpost)
+    return [syn]
 
 
 def population_values(models, F, W_fast, W_slow=None, t_offset=0.0):

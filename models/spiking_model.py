@@ -23,13 +23,15 @@ from brian2 import Hz
 
 from locallearn import definitions
 from locallearn.definitions import RegisteredName
-from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
+from locallearn.params import param, Choice, Range, POSITIVE, NONNEGATIVE
 from locallearn.models import spiking_rules  # noqa: F401  (registers the built-in rules)
 from locallearn.models.spiking_rules import FastRule, FALLBACK_COLOURS
 
 __all__ = [
     "NEURON_EQS", "THRESHOLD_WTA", "THRESHOLD_PLAIN", "RESET", "SCHEDULE_CODE", "TARGET_EQS",
-    "SINE_TARGET_EQS", "TARGET_SCHEDULE_CODE", "WTA_MODEL", "FF_MODEL", "A_MODEL",
+    "SINE_TARGET_EQS", "TARGET_SCHEDULE_CODE", "WTA_MODEL", "WTA_EVENT", "WTA_EXCESS_CODE",
+    "WTA_EVENT_RESET", "WTA_EVENT_ON_PRE", "WTA_COUNTS", "WTA_EVERY", "WTA_ARBITER_EQS",
+    "WTA_ARBITER_RESET", "WTA_ARGMAX_ON_PRE", "WTA_ARGMAX_MODEL", "FF_MODEL", "A_MODEL",
     "READOUT_MODEL", "FEEDBACK_MODEL", "NEURON_VARIABLES", "TARGET_VARIABLES", "BASE_PER_NEURON",
     "SpikingModel", "rule_params", "feedforward_weights", "optimal_fast_weights",
     "optimal_slow_weights", "initial_fast_weights", "command_sigma",
@@ -61,6 +63,34 @@ t_offset : second (constant)        # absolute time of this run's t = 0 (segment
 #: Exactly one spike per step: only the neuron whose excess no other neuron beats may fire
 #: (§4, winner-take-all). ``n_above`` is one step old on every device (design.md).
 THRESHOLD_WTA = "V > T and n_above < 0.5"
+#: The one-spike rule as events (§4, "O(N) one spike per step"): neurons above threshold emit
+#: an ``above`` event; only their rows of the ``wta`` synapses count who beats them. Same count,
+#: from the same one-step-old excess, as `WTA_MODEL`; cost (neurons above threshold) x N.
+WTA_EVENT = "V > T"
+#: Stored at the start of each step (the state the summed count reads).
+WTA_EXCESS_CODE = "excess_old = V - T"
+#: Cleared for every neuron above threshold before its row counts.
+WTA_EVENT_RESET = "n_above = 0"
+#: on_pre of the ``wta`` synapses for ``above`` events: the presynaptic (above) neuron counts
+#: the postsynaptic neurons whose old excess beats its own (ties: the lower rank wins).
+WTA_EVENT_ON_PRE = ("n_above_pre += int(excess_old_post > excess_old_pre)"
+                    " + int(excess_old_post == excess_old_pre)*int(rank_post < rank_pre)")
+#: The one-spike rule as one argmax per step (§4, "O(N) one spike per step"): every neuron emits
+#: an ``every`` event before it integrates; its one synapse to its block's arbiter keeps the
+#: largest excess so far (ties: the lower rank), and the arbiter's winner comes back as
+#: ``n_above = 0`` for the winner, 1 for the others. 3 N operations per step.
+WTA_EVERY = "rank >= 0"
+WTA_ARBITER_EQS = """
+best : 1            # largest excess V - T of the block so far this step
+best_rank : 1       # rank of the neuron that has it
+"""
+WTA_ARBITER_RESET = "best = -1e300\nbest_rank = -1"
+WTA_ARGMAX_ON_PRE = """
+better = int(V_pre - T_pre > best_post) + int(V_pre - T_pre == best_post)*int(rank_pre < best_rank_post)
+best_post = (1 - better)*best_post + better*(V_pre - T_pre)
+best_rank_post = (1 - better)*best_rank_post + better*rank_pre
+"""
+WTA_ARGMAX_MODEL = "n_above_post = int(abs(rank_post - best_rank_pre) > 0.5) : 1 (summed)"
 #: Plain thresholding (every neuron above threshold fires; fails, §4).
 THRESHOLD_PLAIN = "V > T"
 #: The reset is the diagonal fast weight W_jj applied through ``fast``; only r jumps here.
@@ -118,6 +148,9 @@ READOUT_MODEL = "D : 1 (constant)\nxhat_post = D*r_pre : 1 (summed)"
 FEEDBACK_MODEL = "Fb : 1 (constant)\nFe_post = Fb*(x_pre - xhat_pre) : 1 (summed)"
 
 #: Variables the builder and the synapse models expect in ``neuron_eqs`` / ``target_eqs``.
+#: The one-spike rule's ways of counting (`SpikingModel.wta_count`).
+WTA_COUNTS = ("summed", "events", "argmax")
+
 NEURON_VARIABLES = ("V", "r", "drive_ff", "I_ff", "I_slow", "Fe", "n_above", "plastic",
                     "plastic_s", "probe", "T", "rank", "K", "sigma_V", "t_offset")
 TARGET_VARIABLES = ("x", "c", "Ax", "xhat", "hold", "sigma_c", "t_offset")
@@ -168,6 +201,10 @@ class SpikingModel:
     sigma_V: float = param(0.01, "stationary std of membrane noise, dimensionless (units of x)",
                            check=NONNEGATIVE)
     wta: bool = param(True, "exactly one spike per step (winner-take-all threshold, §4)")
+    wta_count: str = param("summed", "how the one-spike rule counts: 'summed' (all pairs every "
+                           "step, every device), 'events' (rows of neurons above threshold "
+                           "only) or 'argmax' (one arbiter per block, 3 N per step); the last "
+                           "two need custom events", check=Choice(*WTA_COUNTS))
     # --- plasticity (rules: locallearn.models.spiking_rules, or a plugin's) ---
     fast_rule: str = param("bd2015", "fast rule, a registered FastRule (bd2015, bd2015_clip, "
                            "hebbian2012, event2012, fixed, or a plugin's)",
@@ -266,6 +303,8 @@ class SpikingModel:
         declared = set(Equations(self.neuron_eqs).names)
         extra = [f"{p.name} : {p.brian_unit()} (constant)  # {p.doc}"
                  for p in self.active_params() if p.name not in declared]
+        if self.wta and self.wta_count == "events" and "excess_old" not in declared:
+            extra.append("excess_old : 1  # V - T at the start of the step (one-spike events)")
         return self.neuron_eqs.rstrip() + "\n" + "\n".join(extra) + "\n"
 
     def resolved(self):

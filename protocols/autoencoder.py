@@ -33,7 +33,7 @@ from brian2 import second, Hz
 
 from locallearn.analysis import balance, errors, weights
 from locallearn.params import param, Range
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
                             command_sigma)

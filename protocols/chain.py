@@ -32,7 +32,7 @@ from locallearn import definitions
 from locallearn.errors import ConfigError
 from locallearn.models.rate import RateModel, RegisteredChoice, Replica
 from locallearn.params import param, Range, POSITIVE, NONNEGATIVE
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
 

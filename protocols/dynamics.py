@@ -43,7 +43,7 @@ from brian2 import Hz, second
 from locallearn.analysis import balance, errors, spikes, weights
 from locallearn.errors import ConfigError
 from locallearn.params import apply_overrides, param, Choice, Range, NONNEGATIVE
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, command_sigma, feedforward_weights,
                                        initial_fast_weights, optimal_fast_weights,

@@ -29,7 +29,7 @@ from locallearn import definitions
 from locallearn.analysis import spikes, weights
 from locallearn.definitions import RegisteredName
 from locallearn.params import param, Choice, Range
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.results import RunResult
 from locallearn.protocols import autoencoder
 from locallearn.protocols import balanced, balanced_memory

@@ -35,7 +35,7 @@ from locallearn.errors import ConfigError
 from locallearn.models import rate
 from locallearn.models.rate import RateModel, Replica
 from locallearn.params import param, Choice, POSITIVE, NONNEGATIVE
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
 

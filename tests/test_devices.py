@@ -43,6 +43,8 @@ def test_clock_lines_are_ordered_whatever_the_set_order():
     each block of them by name so main.cpp is identical between processes (no recompiles)."""
     from types import SimpleNamespace
 
+    from locallearn.devices.session import _deterministic_sources
+
     resets = [("set_by_single_value", (f"_array_{c}_{v}", 0, "0"))
               for c in ("defaultclock", "statemonitor_2_clock", "statemonitor_1_clock")
               for v in ("timestep", "t")]
@@ -51,7 +53,7 @@ def test_clock_lines_are_ordered_whatever_the_set_order():
     for order in ([0, 1, 2, 3, 4, 5], [4, 5, 0, 1, 2, 3], [2, 3, 4, 5, 0, 1]):
         queue = [other] + [resets[k] for k in order] + [("run_network", None), other]
         dev = SimpleNamespace(main_queue=queue, clocks=set())
-        devices._deterministic_sources(dev)
+        _deterministic_sources(dev)
         queues.append(dev.main_queue)
     assert queues[0] == queues[1] == queues[2]
     assert queues[0][0] == other and queues[0][-2:] == [("run_network", None), other]

@@ -1,15 +1,20 @@
-"""Device selection: the one module that calls ``set_device`` and touches Brian2 preferences.
+"""Device sessions: activate a registered device for one network and restore Brian2 afterwards.
 
-Devices
--------
+The devices themselves are registered modules of this package (`locallearn.devices.registry`):
+each one's ``activate`` calls ``set_device`` and sets its preferences inside a `session`, which
+backs up and restores every preference. Built in:
+
 ``numpy``, ``cython``
-    Brian2 runtime mode with that code-generation target.
+    Brian2 runtime mode with that code-generation target (`locallearn.devices.runtime`).
 ``cpp_standalone``
     A C++ project generated, compiled and run in its own build directory (one per run; parallel
-    runs never share one). Supports compile-once reruns with ``run_args`` (see `Session.rerun`).
+    runs never share one). Supports compile-once reruns with ``run_args`` (see `Session.rerun`;
+    `locallearn.devices.standalone`).
 ``genn``
-    brian2genn, run in its own environment and subprocess (see :mod:`locallearn.genn`); the
-    worker there activates it with `genn_session`.
+    brian2genn, run in its own environment and subprocess (see :mod:`locallearn.devices.genn`);
+    the worker there activates it with `genn_session`.
+``cuda``
+    brian2cuda (`locallearn.devices.cuda`), in its own environment like ``genn``.
 
 GeNN's order of operations
 --------------------------
@@ -41,27 +46,17 @@ import shutil
 import sys
 import tempfile
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import registry
+from .registry import check_device
+from .standalone import SEED_FROM_ENV  # noqa: F401  (re-exported)
 
-__all__ = ["DEVICES", "RUNTIME_DEVICES", "check_device", "session", "Session", "build_root",
-           "genn_session", "GENN_SCHEDULE"]
+__all__ = ["check_device", "session", "Session", "build_root", "genn_session", "GENN_SCHEDULE",
+           "DEFAULT_DEVICE", "quiet_brian", "build_slot", "build_cache_root", "SEED_FROM_ENV"]
 
-RUNTIME_DEVICES = ("numpy", "cython")
-DEVICES = RUNTIME_DEVICES + ("cpp_standalone", "genn")
 DEFAULT_DEVICE = "cpp_standalone"
 #: brian2genn's default schedule (it sets this preference when activated)
 GENN_SCHEDULE = ["start", "synapses", "groups", "thresholds", "resets", "end"]
-
-
-def check_device(name):
-    """Raise `ConfigError` unless ``name`` is a known device."""
-    if name not in DEVICES:
-        raise ConfigError("device", f"unknown device {name!r}; accepted: " + ", ".join(DEVICES))
-    if name == "genn":
-        from .genn import check_genn_available
-
-        check_genn_available()
-    return name
 
 
 def build_root():
@@ -157,17 +152,6 @@ class _KnownNoise(logging.Filter):
                     or record.name.endswith("unused_brian_object"))
 
 
-#: C++ inserted after Brian2's seed: a run of the compiled binary reseeds from $LOCALLEARN_SEED,
-#: so reruns (sweep points, checkpoint segments) draw their own reproducible noise.
-SEED_FROM_ENV = """
-if (getenv("LOCALLEARN_SEED") != NULL) {{
-    const long long _locallearn_seed = atoll(getenv("LOCALLEARN_SEED"));
-    for (int _i = 0; _i < {threads}; _i++)
-        brian::_random_generators[_i].seed(_locallearn_seed + _i);
-}}
-"""
-
-
 def _require_reruns():
     """Compile-once reruns use ``device.run(results_directory=..., run_args={...})``, which
     brian2 2.5.4 (the GeNN environment's version) does not have."""
@@ -188,11 +172,17 @@ class Session:
     device : str
         Device name.
     build_dir : str or None
-        The C++ project directory (cpp_standalone only).
+        The project directory (standalone devices only).
+    standalone : bool
+        The device builds a project on `run` / `prepare` (``Device.standalone``).
     """
 
-    def __init__(self, device, build_dir=None, threads=0, report_period=10.0, genn_order=False):
+    def __init__(self, device, build_dir=None, threads=0, report_period=10.0, genn_order=False,
+                 standalone=None, text_report=True):
         self.device = device
+        self.standalone = (registry.get(device).standalone if standalone is None
+                           else bool(standalone))
+        self.text_report = text_report
         self.genn_order = genn_order
         self.build_dir = build_dir
         self.threads = threads
@@ -210,22 +200,22 @@ class Session:
     def run(self, objects, duration, report=True):
         """Run ``objects`` (a list of Brian2 objects or a Network) once for ``duration``.
 
-        On cpp_standalone this generates, compiles and runs the project in `build_dir`.
+        On a standalone device this generates, compiles and runs the project in `build_dir`.
         """
         from brian2 import second
 
         net = self.network = self._network(objects)
         if self.genn_order:
             _use_genn_order(net)
-        net.run(duration, report="text" if report and self.device != "genn" else None,
+        net.run(duration, report="text" if report and self.text_report else None,
                 report_period=self.report_period * second, namespace={})
-        if self.device == "cpp_standalone":
+        if self.standalone:
             self._build(run=True, report=report)
         self.runs += 1
         return net
 
     def prepare(self, objects, duration, report=True):
-        """Get ready for repeated `run_point` calls: compile once (cpp_standalone) or store the
+        """Get ready for repeated `run_point` calls: compile once (standalone) or store the
         initial state (runtime). ``report``: compile Brian2's progress report into the binary
         (it reads the process clock before every object on every step, a system call here:
         about 1 s per 3 million object-steps, so it is left out when nobody watches)."""
@@ -235,7 +225,7 @@ class Session:
         if self.genn_order:
             _use_genn_order(net)
         self.duration = duration
-        if self.device == "cpp_standalone":
+        if self.standalone:
             _require_reruns()
             net.run(duration, report="text" if report else None,
                     report_period=self.report_period * second, namespace={})
@@ -256,7 +246,7 @@ class Session:
         from brian2 import device, second
 
         values = values or {}
-        if self.device == "cpp_standalone":
+        if self.standalone:
             if not self.built:
                 raise RuntimeError("run_point() needs prepare() first")
             env = device.run_environment_variables
@@ -351,7 +341,7 @@ def genn_session(build_dir, use_gpu=False):
     dt_before = defaultclock.dt
     set_device("genn", directory=build_dir, use_GPU=bool(use_gpu), build_on_run=True)
     try:
-        yield Session("genn", build_dir)
+        yield Session("genn", build_dir, standalone=False, text_report=False)
     finally:
         defaultclock.dt = dt_before
 
@@ -364,7 +354,8 @@ def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache
     Parameters
     ----------
     device : str
-        ``numpy``, ``cython`` or ``cpp_standalone`` (``genn`` runs through :mod:`locallearn.genn`).
+        A registered in-process device (``numpy``, ``cython``, ``cpp_standalone``, ...; the
+        out-of-process ones such as ``genn`` run through their ``Device.execute``).
     seed : int or None
         Seed for Brian2's random number generator (noise terms, ``rand()``).
     threads : int
@@ -381,11 +372,13 @@ def session(device="cpp_standalone", seed=None, threads=0, build_dir=None, cache
         deterministic network with GeNN spike for spike.
     """
     check_device(device)
-    if device == "genn":
-        raise ConfigError("device", "the genn device runs through locallearn.genn.run_in_genn_env")
+    dev = registry.get(device)
+    if not dev.in_process:
+        raise ConfigError("device", f"the {device} device runs in its own process "
+                          "(locallearn.protocol.run_protocol calls its execute)")
     quiet_brian()
     with contextlib.ExitStack() as stack:
-        if device == "cpp_standalone" and build_dir is None:
+        if dev.standalone and build_dir is None:
             build_dir = stack.enter_context(build_slot(cache_key) if cache_key
                                             else _fresh_dir())
         with _activated(device, seed, threads, build_dir, genn_order) as sess:
@@ -417,10 +410,10 @@ def _collect():
 
 @contextlib.contextmanager
 def _activated(device, seed, threads, build_dir, genn_order=False):
-    import brian2
-    from brian2 import prefs, set_device, get_device, start_scope, defaultclock
+    from brian2 import prefs, get_device, start_scope, defaultclock
     from brian2.devices.device import reset_device
 
+    record = registry.get(device)
     prefs._backup()
     dt_before = defaultclock.dt  # models set defaultclock.dt (one clock, as GeNN needs)
     # Brian2 names code objects "<owner>_stateupdater_codeobject*" and appends _1, _2, ... while
@@ -433,26 +426,14 @@ def _activated(device, seed, threads, build_dir, genn_order=False):
         if genn_order:
             prefs.core.network.default_schedule = list(GENN_SCHEDULE)
             prefs.codegen.loop_invariant_optimisations = False
-        if device in RUNTIME_DEVICES:
-            set_device("runtime")
-            prefs.codegen.target = device
-        else:
-            set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-            prefs.devices.cpp_standalone.openmp_threads = int(threads)
-            prefs.devices.cpp_standalone.extra_make_args_unix = ["-j", str(os.cpu_count() or 1)]
-        if seed is not None:
-            brian2.seed(int(seed))
-        if device == "cpp_standalone":
-            from brian2 import device as dev
-
-            dev.insert_code("main", SEED_FROM_ENV.format(threads=max(1, int(threads))))
+        record.activate(build_dir=build_dir, threads=int(threads), seed=seed)
         sess = Session(device, build_dir, threads=threads, genn_order=genn_order)
         yield sess
     finally:
         if sess is not None:
             sess.network = None  # let the network and its code objects go (see gc above)
         dev = get_device()
-        if device == "cpp_standalone":
+        if record.standalone:
             dev.reinit()
             dev.activate(build_on_run=False)
         reset_device()
