@@ -6,6 +6,12 @@ the same configuration, written directly with Brian2, no analysis, nothing saved
 a whole process (interpreter start, imports, code generation, compilation, simulation) in
 alternating pairs, after one warm-up run of each that fills both build caches. Progress
 reports are off in both (output is not a terminal). Goal: median package/bare ratio <= 1.3.
+
+A bare Brian2 script recompiles ``main.cpp`` on some runs (Brian2 writes its clock lines in set
+order, which follows object addresses; the package sorts them, `locallearn.devices.session`).
+To compare against the bare script at its best, its object files and binary are dated a day
+ahead before every timed run, so ``make`` never rebuilds them (the regenerated sources differ
+only in the order of independent assignments).
 """
 
 import os
@@ -30,6 +36,15 @@ def _timed(cmd, cwd):
     return wall
 
 
+def _no_rebuild(build):
+    """Date the object files and the binary in ``build`` a day ahead (make skips them)."""
+    ahead = time.time() + 86400
+    for root, _, files in os.walk(build):
+        for f in files:
+            if f.endswith(".o") or f == "main":
+                os.utime(os.path.join(root, f), (ahead, ahead))
+
+
 def run(quick=False, pairs=None):
     """Median wall seconds (whole processes) of the package's quick autoencoder and the bare
     script, over ``pairs`` alternating pairs (default 5; 3 with ``quick``), and their ratio."""
@@ -46,13 +61,14 @@ def run(quick=False, pairs=None):
         t_pkg, t_bare = [], []
         for _ in range(pairs):
             t_pkg.append(_timed(package, work))
+            _no_rebuild(build)
             t_bare.append(_timed(bare, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratios = [p / b for p, b in zip(t_pkg, t_bare)]
     rows = [dict(what="package (run autoencoder --quick)", median_s=statistics.median(t_pkg),
                  min_s=min(t_pkg), max_s=max(t_pkg)),
-            dict(what="bare Brian2 script", median_s=statistics.median(t_bare),
+            dict(what="bare Brian2 script (no rebuild)", median_s=statistics.median(t_bare),
                  min_s=min(t_bare), max_s=max(t_bare)),
             dict(what="ratio package/bare", median_s=statistics.median(ratios),
                  min_s=min(ratios), max_s=max(ratios))]

@@ -401,11 +401,18 @@ _FROZEN = []
 def _collect():
     """``gc.collect()``, cheap after the first call: what is alive then (the imported modules:
     Brian2, SymPy, pandas, ...) is moved to the permanent generation (``gc.freeze``), so later
-    collections scan only the objects made since (a full collection costs ~0.2 s per call)."""
-    gc.collect()
+    collections scan only the objects made since (a full collection costs ~0.2 s per call).
+    The first call collects only when Brian2 objects are alive (the garbage this is for: an
+    earlier network's code objects); otherwise there is nothing of Brian2's to free."""
     if not _FROZEN:
+        from brian2.core.base import BrianObject
+
+        if any(True for _ in BrianObject.__instances__()):
+            gc.collect()
         gc.freeze()
         _FROZEN.append(True)
+    else:
+        gc.collect()
 
 
 @contextlib.contextmanager
