@@ -12,6 +12,8 @@
 4. rate: the Fourier task's 50-30-1 rate network, cpp_standalone against a NumPy Euler loop.
    Goal: >= 5x.
 5. genn: GeNN CPU against cpp_standalone (only where GENN_PATH is set).
+6. mnist1d: wall seconds per MNIST-1D epoch (paper network, GLE), cpp_standalone against a NumPy
+   implementation of the same discrete scheme (`mnist1d_numpy`), side by side.
 
 Times are medians of repeats (the machine is shared and noisy); compile times are reported
 separately from simulation times. Run ``python -m locallearn bench [--quick] [--only NAME]``.
@@ -202,8 +204,19 @@ def bench_genn(quick=False):
     return mod.run(quick)
 
 
+def bench_mnist1d(quick=False):
+    """Benchmark 6: one MNIST-1D epoch, cpp_standalone against NumPy (`mnist1d_numpy`)."""
+    try:
+        import mnist1d  # noqa: F401
+    except ImportError:
+        return dict(title="6. mnist1d epoch", rows=[], goal="skipped: pip install mnist1d")
+    from bench import mnist1d_numpy as mod
+
+    return mod.run(quick)
+
+
 BENCHES = dict(devices=bench_devices, scaling=bench_scaling, sweep=bench_sweep, rate=bench_rate,
-               genn=bench_genn)
+               genn=bench_genn, mnist1d=bench_mnist1d)
 
 
 def format_table(result):
