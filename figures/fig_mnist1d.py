@@ -21,7 +21,7 @@ NAME = "mnist1d"
 TITLE = "MNIST-1D: GLE, VLE and instantaneous backprop, single stream"
 #: Left out of the default figure list (the quick run alone takes minutes).
 ON_DEMAND = True
-#: GLE's published test accuracy (batch 100, 150 epochs; docs/latent-equilibrium.md §3(d)).
+#: GLE's published test accuracy (batch 100, 150 epochs; docs/latent-equilibrium.md §8).
 PAPER_GLE = 0.917
 
 

@@ -1,5 +1,5 @@
 """Cross-entropy output for the prospective rate networks (classification; GLE's MNIST-1D setup,
-``docs/latent-equilibrium.md`` §3(d) and §8).
+``docs/latent-equilibrium.md`` §8).
 
 The output layer of `locallearn.models.rate` sends the error ``I_fb = beta mask (y* - r)`` (MSE).
 For classification with a softmax cross-entropy loss C = -sum_k y*_k log softmax(r)_k the

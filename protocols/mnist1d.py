@@ -1,5 +1,5 @@
 """Protocol ``mnist1d``: GLE's MNIST-1D benchmark as one continuous input stream, single-stream
-(batch 1) training (docs/latent-equilibrium.md §3(d), §8).
+(batch 1) training (docs/latent-equilibrium.md §8).
 
 Input: every MNIST-1D sequence (`locallearn.protocols.mnist1d_data`) resampled to ``n_points``
 (72) points, each held ``point_len`` (1 time unit = 5 steps of dt = 0.2), one scalar stream, no
@@ -121,8 +121,11 @@ class Mnist1dConfig:
                               "tau_li_slow": float(self.tau_li_slow / second)})
 
 
-#: --quick: 2 hidden layers of 6 LE + 12 LI units, 1000 training sequences, 8 epochs.
-QUICK = dict(n_layers="2", n_le="6", n_li="12", n_train="1000", n_epochs="8")
+#: --quick: 4 hidden layers of 6 LE + 12 LI units, the sequences at their native 40 points,
+#: 500 test sequences, 7 epochs, Adam averaging over about 10 sequences (docs §8).
+QUICK = {"n_layers": "4", "n_le": "6", "n_li": "12", "n_points": "40", "n_test": "500",
+         "n_epochs": "7", "model.eta": "1e-4*Hz", "model.tau_adam1": "720*second",
+         "model.tau_adam2": "72000*second"}
 
 
 @dataclasses.dataclass
