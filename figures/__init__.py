@@ -23,7 +23,7 @@ from locallearn.runlock import run_lock
 
 from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_fourier, fig_mnist1d, fig_xor
 
-__all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run"]
+__all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run", "default_names"]
 
 FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics, fig_chain, fig_fourier, fig_xor,
                                fig_mnist1d)}
@@ -110,6 +110,12 @@ def figure_runs(mod, quick, overrides=None):
             for k, s in mod.runs(quick).items()}
 
 
+def default_names():
+    """The figures ``make_figures`` draws when none are named: all but the modules with
+    ``ON_DEMAND = True`` (their runs take long even at quick size)."""
+    return [n for n, m in FIGURES.items() if not getattr(m, "ON_DEMAND", False)]
+
+
 def make_figures(names=None, quick=False, out="results/figures", cache=None, device=None,
                  rerun=False, jobs=1, overrides=None):
     """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths.
@@ -121,9 +127,7 @@ def make_figures(names=None, quick=False, out="results/figures", cache=None, dev
     """
     from locallearn.errors import ConfigError
 
-    # a module with ON_DEMAND = True (long runs even at quick size) is drawn only when named
-    names = list(names) if names else [n for n, m in FIGURES.items()
-                                       if not getattr(m, "ON_DEMAND", False)]
+    names = list(names) if names else default_names()
     for n in names:
         if n not in FIGURES:
             raise ConfigError("figures", f"unknown figure {n!r}; accepted: "
