@@ -76,8 +76,9 @@ def test_numpy_benchmark_network_steps():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not met (README, MNIST-1D): quick seed 1 ends at GLE 0.19, VLE 0.25, "
-                          "instantaneous 0.18 (best epochs 0.32, 0.32, 0.28)", strict=False)
+@pytest.mark.xfail(reason="not quite met (README, MNIST-1D): quick seed 1 ends at GLE 0.390, "
+                          "VLE 0.316, instantaneous 0.162 (GLE 0.414 after epoch 5)",
+                   strict=False)
 def test_quick_acceptance(tmp_path):
     """Issue 16: in the quick configuration GLE reaches test accuracy >= 0.4 and at least 0.1
     above instantaneous backprop (about 15 minutes here)."""
