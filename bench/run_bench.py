@@ -15,6 +15,8 @@
 5. genn: GeNN CPU against cpp_standalone (only where GENN_PATH is set).
 6. overhead: ``run autoencoder --quick`` through the package against a bare Brian2 script of the
    same network (`bench_overhead`), whole processes in alternating pairs. Goal: <= 1.3x.
+7. mnist1d: wall seconds per MNIST-1D epoch (paper network, GLE), cpp_standalone against a NumPy
+   implementation of the same discrete scheme (`mnist1d_numpy`), side by side.
 
 Times are medians of repeats (the machine is shared and noisy); compile times are reported
 separately from simulation times. Run ``python -m locallearn bench [--quick] [--only NAME]``.
@@ -225,8 +227,19 @@ def bench_overhead(quick=False):
     return mod.run(quick)
 
 
+def bench_mnist1d(quick=False):
+    """Benchmark 7: one MNIST-1D epoch, cpp_standalone against NumPy (`mnist1d_numpy`)."""
+    try:
+        import mnist1d  # noqa: F401
+    except ImportError:
+        return dict(title="7. mnist1d epoch", rows=[], goal="skipped: pip install mnist1d")
+    from bench import mnist1d_numpy as mod
+
+    return mod.run(quick)
+
+
 BENCHES = dict(devices=bench_devices, scaling=bench_scaling, sweep=bench_sweep, rate=bench_rate,
-               genn=bench_genn, overhead=bench_overhead)
+               genn=bench_genn, overhead=bench_overhead, mnist1d=bench_mnist1d)
 
 
 def format_table(result):

@@ -41,6 +41,7 @@ locallearn_readme_pages = {
                  ("learning-a-linear-dynamical-system-bourdoukan-denève-2015-section-2", 2),
                  ("prospective-rate-networks-le-gle-vle", 2),
                  ("protocols-configurations-and-measured-numbers", 3),
+                 ("mnist-1d-gles-benchmark-protocol-mnist1d", 3),
                  ("benchmarks", 2)],
 }
 

@@ -7,6 +7,8 @@ protocol only when no cached result exists for that exact configuration. Overrid
 (``figures NAME --set KEY=VALUE``) are passed to every protocol run of the figure; they change
 the configuration and so the cache key. Rules from plugins are part of the configuration too
 (their resolved strings and parameters), so an edited plugin never reuses a stale run.
+A module with ``ON_DEMAND = True`` (its runs take long even at quick size) is left out of the
+default list and drawn only when named (``figures mnist1d``).
 """
 
 import dataclasses
@@ -19,12 +21,13 @@ from locallearn import params, results
 from locallearn.protocol import get_protocol, make_config, run_protocol
 from locallearn.runlock import run_lock
 
-from . import fig1_autoencoder, fig_chain, fig_dynamics, fig_feedback, fig_fourier, fig_xor
+from . import (fig1_autoencoder, fig_chain, fig_dynamics, fig_feedback, fig_fourier,
+               fig_mnist1d, fig_xor)
 
-__all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run"]
+__all__ = ["FIGURES", "RunSpec", "make_figures", "cached_run", "default_names"]
 
 FIGURES = {m.NAME: m for m in (fig1_autoencoder, fig_dynamics, fig_chain, fig_fourier,
-                                fig_feedback, fig_xor)}
+                               fig_feedback, fig_xor, fig_mnist1d)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +118,12 @@ def figure_runs(mod, quick, overrides=None):
             for k, s in mod.runs(quick).items()}
 
 
+def default_names():
+    """The figures ``make_figures`` draws when none are named: all but the modules with
+    ``ON_DEMAND = True`` (their runs take long even at quick size)."""
+    return [n for n, m in FIGURES.items() if not getattr(m, "ON_DEMAND", False)]
+
+
 def make_figures(names=None, quick=False, out="results/figures", cache=None, device=None,
                  rerun=False, jobs=1, overrides=None, progress=False):
     """Regenerate figures ``names`` (default: all) into ``out``; returns the written paths.
@@ -129,7 +138,7 @@ def make_figures(names=None, quick=False, out="results/figures", cache=None, dev
     """
     from locallearn.errors import ConfigError
 
-    names = list(names) if names else list(FIGURES)
+    names = list(names) if names else default_names()
     for n in names:
         if n not in FIGURES:
             raise ConfigError("figures", f"unknown figure {n!r}; accepted: "

@@ -123,7 +123,8 @@ def build_parser():
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://...)")
 
     p = sub.add_parser("figures", help="regenerate paper figures")
-    p.add_argument("names", nargs="*", help="figure names (default: all)")
+    p.add_argument("names", nargs="*", help="figure names (default: all but the on-demand ones, "
+                   "e.g. mnist1d)")
     p.add_argument("--quick", action="store_true", help="quick default size")
     p.add_argument("--out", default=os.path.join("results", "figures"),
                    help="where PNG and PDF files go (default results/figures)")

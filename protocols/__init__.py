@@ -15,12 +15,14 @@ fourier
 fourier_ts
     Teacher-student complex signal with transpose, random and learned feedback, aligned against
     the exact adjoint.
+mnist1d
+    MNIST-1D (GLE's benchmark): GLE, VLE and instantaneous backprop, single-stream training.
 xor
     Temporal XOR: VLE, GLE, feedback alignment and instantaneous backprop side by side.
 """
 
-from . import autoencoder, chain, dynamics, fastrules, fourier, fourier_ts, xor
+from . import autoencoder, chain, dynamics, fastrules, fourier, fourier_ts, mnist1d, xor
 
 PROTOCOLS = {p.name: p for p in (autoencoder.PROTOCOL, fastrules.PROTOCOL, dynamics.PROTOCOL,
                                  chain.PROTOCOL, fourier.PROTOCOL, fourier_ts.PROTOCOL,
-                                 xor.PROTOCOL)}
+                                 xor.PROTOCOL, mnist1d.PROTOCOL)}
