@@ -33,7 +33,7 @@ from locallearn.errors import ConfigError
 from locallearn.models import rate, rate_softmax
 from locallearn.models.rate import RateModel, Replica
 from locallearn.params import param, Range, POSITIVE
-from locallearn.protocol import Protocol
+from locallearn.protocol_record import Protocol
 from locallearn.protocols import mnist1d_data
 from locallearn.protocols import rate_common as rc
 from locallearn.results import RunResult
