@@ -52,7 +52,7 @@ def test_clock_lines_are_ordered_whatever_the_set_order():
     queues = []
     for order in ([0, 1, 2, 3, 4, 5], [4, 5, 0, 1, 2, 3], [2, 3, 4, 5, 0, 1]):
         queue = [other] + [resets[k] for k in order] + [("run_network", None), other]
-        dev = SimpleNamespace(main_queue=queue, clocks=set())
+        dev = SimpleNamespace(main_queue=queue)
         _deterministic_sources(dev)
         queues.append(dev.main_queue)
     assert queues[0] == queues[1] == queues[2]

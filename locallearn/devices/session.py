@@ -40,6 +40,7 @@ sessions in one process (or in two processes) never interfere.
 import contextlib
 import logging
 import gc
+import itertools
 import os
 import re
 import shutil
@@ -275,38 +276,21 @@ class Session:
         self.built = True
 
 
-class _ClocksByName(set):
-    """A set of clocks that iterates in name order (see `_deterministic_sources`)."""
-
-    def __iter__(self):
-        return iter(sorted(set.__iter__(self), key=lambda clock: clock.name))
-
-
 def _deterministic_sources(device):
     """Make the standalone sources of an unchanged network identical from process to process.
 
-    Brian2 writes one line per clock (its ``t``/``timestep`` resets in ``main.cpp``, the clock
-    lists of the templates) in the iteration order of a set of clocks, which follows object
-    addresses: ``main.cpp`` then differs on every run and is recompiled (seconds). Sorting
-    those independent assignments and the clock set by name lets a rerun regenerate identical
+    Brian2 queues one line per clock (its ``t``/``timestep`` resets in ``main.cpp``) in the
+    iteration order of a set of clocks, which follows object addresses: ``main.cpp`` then
+    differs on every run and is recompiled (seconds). (Its templates already sort the clocks by
+    name.) Sorting those independent assignments by name lets a rerun regenerate identical
     files, so the build cache compiles nothing."""
-    device.clocks = _ClocksByName(device.clocks)
-    queue = device.main_queue
-
     def clock_set(item):
         return item[0] == "set_by_single_value" and \
             re.search(r"clock(_\d+)?_(t|timestep|dt)$", str(item[1][0])) is not None
 
-    k = 0
-    while k < len(queue):
-        if not clock_set(queue[k]):
-            k += 1
-            continue
-        end = k
-        while end < len(queue) and clock_set(queue[end]):
-            end += 1
-        queue[k:end] = sorted(queue[k:end], key=lambda item: str(item[1][0]))
-        k = end
+    device.main_queue[:] = [
+        item for is_clock, block in itertools.groupby(device.main_queue, key=clock_set)
+        for item in (sorted(block, key=lambda it: str(it[1][0])) if is_clock else block)]
 
 
 def _use_genn_order(net):
