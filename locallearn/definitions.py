@@ -35,7 +35,7 @@ from .errors import ConfigError
 
 __all__ = ["Param", "Definition", "register", "get", "names", "definitions", "load_plugin",
            "loaded_plugins", "plugin_provenance", "PLUGIN_ENV", "declared_params", "RegisteredName",
-           "load_env_plugins", "identifiers"]
+           "load_env_plugins", "identifiers", "file_sha256"]
 
 #: Environment variable listing the loaded plugin files (os.pathsep-separated).
 PLUGIN_ENV = "LOCALLEARN_PLUGINS"
@@ -184,6 +184,12 @@ class RegisteredName:
         return "one of " + ", ".join(repr(o) for o in self.options) + " (or a plugin's rule)"
 
 
+def file_sha256(path):
+    """Hex SHA-256 of the file ``path`` (plugin provenance: module names, config.json, resume)."""
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
 def load_plugin(path):
     """Import the plugin file ``path`` and register every definition at its top level.
 
@@ -193,7 +199,7 @@ def load_plugin(path):
     path = os.path.abspath(os.fspath(path))
     if not os.path.isfile(path) or not path.endswith(".py"):
         raise ConfigError("--plugin", f"expected an existing .py file, got {path}")
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()[:16]
+    digest = file_sha256(path)[:16]
     spec = importlib.util.spec_from_file_location(f"locallearn_plugin_{digest}", path)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -219,11 +225,7 @@ def loaded_plugins():
 
 def plugin_provenance():
     """[{path, sha256}] of the loaded plugins (written to each run's ``config.json``)."""
-    out = []
-    for p in _PLUGINS:
-        with open(p, "rb") as fh:
-            out.append(dict(path=p, sha256=hashlib.sha256(fh.read()).hexdigest()))
-    return out
+    return [dict(path=p, sha256=file_sha256(p)) for p in _PLUGINS]
 
 
 def load_env_plugins():

@@ -73,8 +73,9 @@ def make_config(protocol, quick=False, overrides=None):
     if overrides:
         other = params.field_paths(get_protocol(proto.see_also).config_class()) \
             if proto.see_also else {}
+        own = params.field_paths(cfg) if other else {}
         for key in overrides:
-            if key in other and key not in params.field_paths(cfg):
+            if key in other and key not in own:
                 raise ConfigError(key, f"not a parameter of {proto.name}; it belongs to the "
                                   f"protocol {proto.see_also} (python -m locallearn run "
                                   f"{proto.see_also} --set {key}=...)")
@@ -428,18 +429,15 @@ def resume_run(out, report=True, after_segment=None):
 
 def _reload_plugins(provenance):
     """Load the plugin files a run was started with; `ConfigError` if one is gone or changed."""
-    import hashlib
-
-    from .definitions import load_plugin
+    from .definitions import file_sha256, load_plugin
 
     for item in provenance:
         path = item["path"]
         if not os.path.isfile(path):
             raise ConfigError("--resume", f"the run used the plugin {path}, which is gone")
-        with open(path, "rb") as fh:
-            if hashlib.sha256(fh.read()).hexdigest() != item["sha256"]:
-                raise ConfigError("--resume", f"the plugin {path} changed since the run "
-                                  "started; restore it or start a new run")
+        if file_sha256(path) != item["sha256"]:
+            raise ConfigError("--resume", f"the plugin {path} changed since the run "
+                              "started; restore it or start a new run")
         load_plugin(path)
 
 
