@@ -45,7 +45,7 @@ from .errors import ConfigError, DivergenceError
 from .results import atomic_write_npz
 
 __all__ = ["hooks", "segment_steps", "segment_seed", "execute_segmented", "run_points",
-           "flatten", "unflatten", "CHECKPOINTS"]
+           "flatten", "unflatten", "CHECKPOINTS", "dynamic_state_variables"]
 
 CHECKPOINTS = "checkpoints"
 
@@ -107,6 +107,20 @@ def _raise_terminated(signum, frame):
 
 
 STATE_PREFIX = "__state__/"
+
+
+def dynamic_state_variables(obj, skip=()):
+    """Names of the dynamic state variables of the Brian2 group or synapses ``obj``: its own
+    array variables that are neither constant, read-only nor scalar (whatever the equations
+    define, so an edited model keeps all its state across segments), except those in ``skip``.
+    What a protocol's ``final_state`` carries from one segment to the next."""
+    from brian2.core.variables import ArrayVariable
+
+    for name, v in obj.variables.items():
+        if (isinstance(v, ArrayVariable) and not name.startswith("_") and not v.constant
+                and not v.read_only and not v.scalar and v.owner is not None
+                and v.owner.name == obj.name and name not in skip):
+            yield name
 
 
 def _segment_file(ckpt, k):

@@ -297,7 +297,6 @@ def add_wta(m, neurons, N, R, ns, name):
     """
     from brian2 import NeuronGroup, Synapses
 
-    wpre, wpost = block_pairs(N, R, self_connections=False)
     if m.wta_count == "argmax":
         arb = NeuronGroup(R, WTA_ARBITER_EQS, namespace=ns, name=f"{name}_wta_arbiter")
         arb.run_regularly(WTA_ARBITER_RESET, when="groups", order=-4)
@@ -310,6 +309,7 @@ def add_wta(m, neurons, N, R, ns, name):
         back.connect(i=np.arange(N * R) // N, j=np.arange(N * R))
         back.summed_updaters["n_above_post"].order = -1
         return [back, arb, into]
+    wpre, wpost = block_pairs(N, R, self_connections=False)  # the N (N - 1) pairs of each block
     if m.wta_count != "events":
         syn = Synapses(neurons, neurons, m.wta_model, namespace=ns, name=f"{name}_wta")
         syn.connect(i=wpre, j=wpost)

@@ -21,6 +21,7 @@ from brian2 import Hz, Quantity, ms, second
 
 from locallearn.analysis import spikes
 from locallearn.errors import ConfigError
+from locallearn.execution import dynamic_state_variables
 from locallearn.params import param, POSITIVE, NONNEGATIVE, Range
 from locallearn.models.spiking import (BASE_PER_NEURON, blocks_from_values, build_population,
                                        build_target, population_values, rule_params,
@@ -321,17 +322,12 @@ def _state_variables(pop):
     """(attribute, variable) of every dynamic state variable of a population: the neurons' and
     the fast and slow synapses' variables that are neither constant nor read-only (whatever the
     equations define, so an edited model keeps all its state across segments)."""
-    from brian2.core.variables import ArrayVariable
-
     for attr in ("neurons", "fast", "slow"):
         obj = getattr(pop, attr)
         if obj is None:
             continue
-        for name, v in obj.variables.items():
-            if (isinstance(v, ArrayVariable) and not name.startswith("_") and not v.constant
-                    and not v.read_only and not v.scalar and v.owner is not None
-                    and v.owner.name == obj.name):
-                yield attr, name
+        for name in dynamic_state_variables(obj):
+            yield attr, name
 
 
 def final_state(built):

@@ -30,6 +30,7 @@ import pandas as pd
 from brian2 import Hz, second
 
 from locallearn.errors import ConfigError
+from locallearn.execution import dynamic_state_variables
 from locallearn.models import rate, rate_softmax
 from locallearn.models.rate import RateModel, Replica
 from locallearn.params import param, Range, POSITIVE
@@ -261,15 +262,9 @@ def collect(cfg, plan, built):
 
 
 def _state_variables(obj):
-    """Names of the dynamic state variables of a Brian2 group (all but constants, read-only
-    values, the read-out integrators and the schedule, which the commit recomputes)."""
-    from brian2.core.variables import ArrayVariable
-
-    for name, v in obj.variables.items():
-        if (isinstance(v, ArrayVariable) and not name.startswith("_") and not v.constant
-                and not v.read_only and not v.scalar and v.owner is not None
-                and v.owner.name == obj.name and name not in ("osum", "cesum")):
-            yield name
+    """Names of the dynamic state variables of a Brian2 group, except the read-out integrators
+    (reset every segment)."""
+    return dynamic_state_variables(obj, skip=("osum", "cesum"))
 
 
 def final_state(built):

@@ -101,14 +101,11 @@ def group_methods(base_model, methods, make_replica, prefix="m"):
     returns the `rate.Replica` of one method (or None: the caller fills the replicas in). The
     group's model carries the strings of the (at most one) feedback kind with its own rule.
     Returns a list with one `GroupPlan`; ``plan.operators`` lists the union's operators."""
-    ops = []
+    ops, local = [], []
     for label in methods:
-        op, _ = parse_method(label)
+        op, fb = parse_method(label)
         if op not in ops:
             ops.append(op)
-    local = []
-    for label in methods:
-        fb = parse_method(label)[1]
         if definitions.get("feedback", fb).update.strip() and fb not in local:
             local.append(fb)
     if len(local) > 1:
