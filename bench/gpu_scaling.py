@@ -40,7 +40,7 @@ def main(argv=None):
     with devices.session(args.device, seed=1, threads=args.threads) as sim:
         built = proto.build(cfg, plan)
         t0 = time.perf_counter()
-        sim.prepare(built.objects, built.duration)  # generate and compile
+        sim.prepare(built.objects, built.duration, report=False)  # generate and compile
         build = time.perf_counter() - t0
         from brian2 import device
 

@@ -79,7 +79,7 @@ def time_device(cfg, device, threads=0, repeats=3, seed=1):
                          cache_key=f"bench-{device}-{threads}-{cfg.model.wta_count}") as sim:
         built = proto.build(cfg, plan)
         t0 = time.perf_counter()
-        sim.prepare(built.objects, built.duration)
+        sim.prepare(built.objects, built.duration, report=False)  # timed: no progress report
         values = proto.rerun.run_args(cfg, plan, built)
         if device != "cpp_standalone":  # the first runtime run generates/compiles the code
             sim.run_point(values, seed=seed, report=False)
