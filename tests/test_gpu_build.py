@@ -9,8 +9,9 @@ missing driver; see ``bench/gpu_build.py``). Each test is skipped, with the reas
 needs is missing: nvcc (``CUDA_PATH`` or ``/usr/local/cuda``), the cuda environment (``make
 cuda-env``), ``GENN_PATH`` and the GeNN environment (``make genn-env``).
 
-Measured here (2 cores, 2026-12-01): brian2cuda about 4 minutes per protocol (33 nvcc
-compilations of 7-13 s each), GeNN about 30 s per protocol.
+Measured here (2 cores, 2026-12-01): brian2cuda 4 minutes per protocol on an idle machine (33
+nvcc compilations of 7-13 s each), 6-10 minutes while the machine was shared (25 minutes for
+the three, load 4); GeNN about 30 s per protocol (92 s for its five tests).
 """
 
 import json
