@@ -82,6 +82,13 @@ def run(protocol, cfg_data, seed, build_dir, use_gpu, info=None, build_only=Fals
     cfg = validate_config(config_from_dict(proto.config_class, cfg_data))
     plan = proto.prepare(cfg, seed)
     info = {} if info is None else info
+    if use_gpu:
+        import brian2genn  # noqa: F401  (registers the devices.genn preferences)
+        from brian2 import prefs
+
+        from locallearn.devices.genn import apply_gpu_settings, gpu_settings
+
+        apply_gpu_settings(prefs, gpu_settings())
     with devices.genn_session(build_dir, use_gpu=use_gpu, build_only=build_only) as sim:
         from brian2 import get_device
 
