@@ -10,7 +10,9 @@ comparable learning times (§11):
 
     n   = N / N_ref                                         (only for N > N_ref)
     g   = min(sqrt(n), RHO_MAX / (dt R_ref))                signal gain (x_std -> g x_std)
-    eta_f -> eta_f n / g        (capped at eta_f beta <= ETA_BETA_MAX)
+    eta_f -> eta_f n / g        (capped at eta_f beta <= ETA_BETA_MAX; past the cap the
+                                 fast weights need time_factor = uncapped / capped times
+                                 the reference's simulated time)
     eta_s -> eta_s n / g^2
 
 R_ref = REF_POP_RATE_HZ x_std / x_std_ref is the population rate, the same at every N (§11);
@@ -31,8 +33,10 @@ __all__ = ["ScaledRates", "RHO_MAX", "ETA_BETA_MAX", "scaled", "apply"]
 #: Fraction of time steps that may hold the population's one spike (the one-spike rule's
 #: ceiling is 1/dt; near it the voltage at a spike overshoots and learning runs away, §10).
 RHO_MAX = 0.15
-#: Largest fraction of the way to its fixed point one spike moves a fast weight (eta_f beta).
-ETA_BETA_MAX = 0.25
+#: Largest fraction of the way to its fixed point one spike moves a fast weight (eta_f beta):
+#: a learned weight averages about 2 / (eta_f beta) spikes, and its noise sets a floor under the
+#: weight distance (measured: 0.04 at 0.067 after 10 s, 0.19-0.46 at 0.22-0.25; §11).
+ETA_BETA_MAX = 0.07
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,8 +52,9 @@ class ScaledRates:
 
 
 def scaled(N, N_ref, eta_f, beta, eta_s, x_std, dt, pop_rate_hz, x_std_ref):
-    """The rule of §11: dict with n, gain g, eta_f, eta_s (Hz^2, float), x_std and the
-    predicted population rate (Hz) and per-neuron rate (Hz), all plain floats.
+    """The rule of §11: dict with n, gain g, eta_f, eta_s (Hz^2, float), x_std, the
+    predicted population rate (Hz) and per-neuron rate (Hz), and time_factor (the fast
+    weights' learning time over the reference's, 1 below the eta_f beta cap); plain floats.
 
     ``dt`` in seconds; ``pop_rate_hz``: population rate (Hz) measured at ``x_std_ref`` (at
     the reference size; it does not depend on N); ``eta_f``, ``beta``, ``x_std``
@@ -58,11 +63,11 @@ def scaled(N, N_ref, eta_f, beta, eta_s, x_std, dt, pop_rate_hz, x_std_ref):
     n = max(1.0, N / N_ref)
     pop_ref = pop_rate_hz * x_std / x_std_ref
     g = max(1.0, min(math.sqrt(n), RHO_MAX / (dt * pop_ref)))
-    ef = eta_f * n / g
-    if beta > 0 and ef * beta > ETA_BETA_MAX:
-        ef = max(eta_f, ETA_BETA_MAX / beta)
+    want = eta_f * n / g
+    ef = max(eta_f, ETA_BETA_MAX / beta) if beta > 0 and want * beta > ETA_BETA_MAX else want
     return dict(n=n, gain=g, eta_f=ef, eta_s=eta_s * n / g ** 2, x_std=x_std * g,
-                pop_rate_hz=pop_ref * g, rate_hz=pop_ref * g / N)
+                pop_rate_hz=pop_ref * g, rate_hz=pop_ref * g / N,
+                time_factor=want / ef if ef > 0 else 1.0)
 
 
 def apply(cfg, model, n_ref_default, pop_rate_hz, x_std_ref, label):
@@ -82,10 +87,14 @@ def apply(cfg, model, n_ref_default, pop_rate_hz, x_std_ref, label):
         changes["eta_s"] = s["eta_s"] * Hz ** 2
     model = model.with_params(**changes)
     info.update(scaling_gain=s["gain"], scaling_eta_f=s.get("eta_f"), scaling_eta_s=s["eta_s"],
-                scaling_x_std=s["x_std"], scaling_rate_hz_predicted=s["rate_hz"])
+                scaling_x_std=s["x_std"], scaling_rate_hz_predicted=s["rate_hz"],
+                scaling_time_factor=s["time_factor"])
     print(f"{label}: rates scaled for N = {model.N} from N_ref = {N_ref} (§11): gain "
           f"{s['gain']:.3g} (x_std {cfg.x_std:g} -> {s['x_std']:.4g}), "
           + ", ".join(f"{k} {rp[k] if k == 'eta_f' else eta_s:g} -> {s[k]:.4g}"
                       for k in ("eta_f", "eta_s") if k in rp and (k != "eta_s" or eta_s))
-          + f"; predicted {s['rate_hz']:.3g} Hz per neuron", file=sys.stderr)
+          + f"; predicted {s['rate_hz']:.3g} Hz per neuron"
+          + (f"; eta_f capped (eta_f beta <= {ETA_BETA_MAX:g}): the fast weights need about "
+             f"{s['time_factor']:.2g}x the reference's learning time" if s["time_factor"] > 1.001
+             else ""), file=sys.stderr)
     return model, s["x_std"], info

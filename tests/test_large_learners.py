@@ -46,22 +46,27 @@ def test_dynamics_rates_past_the_rate_cap():
     # N_ref = 40, R_ref = 600 Hz, cap g <= 0.15 / (1e-4 s x 600 Hz) = 2.5
     ef, es, _ = _rates(_plan("dynamics", N=160, references="false"))  # n = 4, g = 2
     assert (ef, es) == (pytest.approx(0.08, rel=1e-12), pytest.approx(5.0, rel=1e-12))
-    ef, es, _ = _rates(_plan("dynamics", N=640, references="false"))  # n = 16, g = 2.5
-    assert (ef, es) == (pytest.approx(0.256, rel=1e-12), pytest.approx(12.8, rel=1e-12))
+    # n = 16, g = 2.5: eta_f 0.256 wanted, capped at eta_f beta = 0.07 (beta = 0.54)
     plan = _plan("dynamics", N=640, references="false")
+    ef, es, _ = _rates(plan)
+    assert (ef, es) == (pytest.approx(0.07 / 0.54, rel=1e-12), pytest.approx(12.8, rel=1e-12))
     assert plan.scaling["scaling_gain"] == pytest.approx(2.5)
+    assert plan.scaling["scaling_time_factor"] == pytest.approx(0.256 / (0.07 / 0.54))
 
 
 def test_the_documented_table():
     """docs/balanced-spiking.md §11's table (N = 1000 and 4000, the eta_f beta cap)."""
     s = balanced_scaling.scaled(1000, 20, 0.01, 0.5, 0.0, 3.0, 1e-4, 400.0, 3.0)
     assert (s["gain"], s["eta_f"], s["x_std"]) == pytest.approx((3.75, 0.13333, 11.25), rel=1e-4)
+    assert s["time_factor"] == 1.0
     s = balanced_scaling.scaled(4000, 20, 0.01, 0.5, 0.0, 3.0, 1e-4, 400.0, 3.0)
-    assert (s["eta_f"], s["rate_hz"]) == pytest.approx((0.5, 0.375))
+    assert (s["eta_f"], s["rate_hz"]) == pytest.approx((0.14, 0.375))
+    assert s["time_factor"] == pytest.approx(0.01 * 200 / 3.75 / 0.14)
     s = balanced_scaling.scaled(1000, 40, 0.04, 0.54, 5.0, 20.0, 1e-4, 600.0, 20.0)
-    assert (s["gain"], s["eta_f"], s["eta_s"]) == pytest.approx((2.5, 0.4, 20.0))
+    assert (s["gain"], s["eta_f"], s["eta_s"]) == pytest.approx((2.5, 0.07 / 0.54, 20.0))
+    assert s["time_factor"] == pytest.approx(0.4 / (0.07 / 0.54))
     s = balanced_scaling.scaled(4000, 40, 0.04, 0.54, 5.0, 20.0, 1e-4, 600.0, 20.0)
-    assert (s["eta_f"], s["eta_s"]) == pytest.approx((0.25 / 0.54, 80.0))
+    assert (s["eta_f"], s["eta_s"]) == pytest.approx((0.07 / 0.54, 80.0))
 
 
 @pytest.mark.parametrize("key,value", [("rate_scaling", "maybe"), ("N_ref", "-1"),
