@@ -34,8 +34,8 @@ __all__ = ["ScaledRates", "RHO_MAX", "ETA_BETA_MAX", "scaled", "apply"]
 #: ceiling is 1/dt; near it the voltage at a spike overshoots and learning runs away, §10).
 RHO_MAX = 0.15
 #: Largest fraction of the way to its fixed point one spike moves a fast weight (eta_f beta):
-#: a learned weight averages about 2 / (eta_f beta) spikes, and its noise sets a floor under the
-#: weight distance (measured: 0.04 at 0.067 after 10 s, 0.19-0.46 at 0.22-0.25; §11).
+#: a learned weight averages about 2 / (eta_f beta) spikes, and its noise is expected to set a
+#: floor under the weight distance (a judgement, not a measured optimum; §11).
 ETA_BETA_MAX = 0.07
 
 
