@@ -228,7 +228,8 @@ def memory(cfg):
     """Counts for the memory check: the learner (fast and slow pathways, drives recorded) and
     the two fixed reference populations."""
     pops = [(1, True, True, True)] + ([(2, True, False, False)] if cfg.references else [])
-    return balanced_memory.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True)
+    return balanced_memory.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True,
+                                       analysis=2.5)
 
 
 def build(cfg, plan):
