@@ -78,16 +78,21 @@ def apply(cfg, model, n_ref_default, pop_rate_hz, x_std_ref, label):
     info = dict(scaling_N_ref=float(N_ref), scaling_gain=1.0)
     if cfg.rate_scaling == "off" or model.N <= N_ref:
         return model, cfg.x_std, info
-    rp = model.rule_params
+    active = {p.name for p in model.active_params()}  # the rules in effect (not 'fixed')
+    rp = {k: v for k, v in model.rule_params.items() if k in active}
     eta_s = float(rp["eta_s"] / Hz ** 2) if "eta_s" in rp else 0.0
     s = scaled(model.N, N_ref, rp.get("eta_f", 0.0), rp.get("beta", 0.0), eta_s, cfg.x_std,
                float(cfg.dt / second), pop_rate_hz, x_std_ref)
+    if "eta_f" not in rp:
+        s["time_factor"] = 1.0
     changes = {k: s[k] for k in ("eta_f",) if k in rp}
     if "eta_s" in rp:
         changes["eta_s"] = s["eta_s"] * Hz ** 2
     model = model.with_params(**changes)
-    info.update(scaling_gain=s["gain"], scaling_eta_f=s.get("eta_f"), scaling_eta_s=s["eta_s"],
-                scaling_x_std=s["x_std"], scaling_rate_hz_predicted=s["rate_hz"],
+    info.update(scaling_gain=s["gain"],
+                scaling_eta_f=s["eta_f"] if "eta_f" in rp else float("nan"),
+                scaling_eta_s=s["eta_s"], scaling_x_std=s["x_std"],
+                scaling_rate_hz_predicted=s["rate_hz"],
                 scaling_time_factor=s["time_factor"])
     print(f"{label}: rates scaled for N = {model.N} from N_ref = {N_ref} (§11): gain "
           f"{s['gain']:.3g} (x_std {cfg.x_std:g} -> {s['x_std']:.4g}), "

@@ -52,6 +52,9 @@ def test_dynamics_rates_past_the_rate_cap():
     assert (ef, es) == (pytest.approx(0.07 / 0.54, rel=1e-12), pytest.approx(12.8, rel=1e-12))
     assert plan.scaling["scaling_gain"] == pytest.approx(2.5)
     assert plan.scaling["scaling_time_factor"] == pytest.approx(0.256 / (0.07 / 0.54))
+    plan = _plan("dynamics", N=640, references="false", fast_rule="fixed")  # no fast rate
+    assert float(plan.populations[0].model.rule_params["eta_s"] / Hz ** 2) == pytest.approx(12.8)
+    assert plan.scaling["scaling_time_factor"] == 1.0
 
 
 def test_the_documented_table():
