@@ -22,6 +22,11 @@ CUDA_PYTHON ?= $(PYTHON_NEW)
 CUDA_VENV   ?= .venv-cuda
 CUDA_STAMP  := $(CUDA_VENV)/.installed
 GENN_CUDA13_PATCH := patches/genn-4.9.0-cuda13.patch
+# make test also builds GPU code (tests/test_gpu_build.py, never run) where nvcc exists: it then
+# needs the cuda environment (where a Python >= 3.12 exists) and, where GENN_PATH is set, the
+# GeNN environment
+HAVE_NVCC := $(shell test -x "$${CUDA_PATH:-/usr/local/cuda}/bin/nvcc" && echo yes || command -v nvcc)
+GPU_BUILD_ENVS := $(if $(HAVE_NVCC),$(if $(CUDA_PYTHON),$(CUDA_STAMP)) $(if $(GENN_PATH),$(GENN_STAMP)))
 
 .PHONY: figures figures-full test test-all test-newest test-wheel print-python-new lint test-genn bench clean-cache genn-env cuda-env genn-patch test-gpu-build gpu-check help docs
 
@@ -86,7 +91,7 @@ $(CUDA_STAMP): setup.cfg pyproject.toml requirements-cuda.txt
 cuda-env: $(CUDA_STAMP)
 
 # GPU code generated and compiled with nvcc (sm_90), never run: skipped without nvcc
-test-gpu-build: $(STAMP)
+test-gpu-build: $(STAMP) $(GPU_BUILD_ENVS)
 	$(PY) -m pytest -m gpu_build tests/test_gpu_build.py
 
 gpu-check:
@@ -101,13 +106,13 @@ figures: $(STAMP)
 figures-full: $(STAMP)
 	$(PY) -m locallearn figures --out results/figures-full
 
-test: $(STAMP)
+test: $(STAMP) $(GPU_BUILD_ENVS)
 	@$(PY) -c "import sys, brian2, numpy; print('Python', sys.version.split()[0], 'brian2', brian2.__version__, 'numpy', numpy.__version__)"
 	$(PY) -m pytest
 
 test-newest: $(NEW_STAMP)
 	@$(VENV_NEW)/bin/python -c "import sys, brian2, numpy; print('newest end: Python', sys.version.split()[0], 'brian2', brian2.__version__, 'numpy', numpy.__version__)"
-	$(VENV_NEW)/bin/python -m pytest $(PYTEST_NEW_ARGS)
+	$(VENV_NEW)/bin/python -m pytest -m "not slow and not gpu_build" $(PYTEST_NEW_ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m "slow or not slow"

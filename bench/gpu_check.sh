@@ -10,8 +10,9 @@
 #   2. install: .venv-cuda from wheels in $WHEELS (default wheelhouse/, ignored by git;
 #      fill it on a networked machine with: pip download -d wheelhouse -r requirements-cuda.txt
 #      -e . ) and the GeNN CUDA 13 patch (make genn-patch, where GENN_PATH is set)
-#   3. build: the quick autoencoder generated and nvcc-compiled for sm_90 on brian2cuda (no run;
-#      runs on a CPU machine too where .venv-cuda and nvcc exist)
+#   3. build: the quick autoencoder generated and nvcc-compiled for sm_90 on brian2cuda and on
+#      GeNN's CUDA backend (no run; runs on a CPU machine too where .venv-cuda, GENN_PATH and nvcc
+#      exist; GeNN's block sizes fixed, $GENN_BLOCK_SIZE, default 64, no occupancy search)
 #   4. correctness: autoencoder --quick on cpp_standalone seeds 1-4 (the spread), on cuda and on
 #      GeNN's CUDA backend; each GPU metric against mean +- max(floor, 4 std)     (GPU steps)
 #   5. speed: dynamics at N = 1000 and 4000: cpp_standalone with all cores and with one core
@@ -78,6 +79,10 @@ if have_cuda_env; then
 else
     say "SKIP  build_cuda_autoencoder (no cuda environment: make cuda-env)"
 fi
+if [ -n "${GENN_PATH:-}" ]; then  # GeNN's CUDA backend (a stand-in driver where none is installed)
+    step build_genn_autoencoder 0 300 "$PY" bench/gpu_build.py autoencoder --quick \
+        --device genn --arch 9.0 --build-dir "$OUT/build_genn_autoencoder"
+else say "SKIP  build_genn_autoencoder (GENN_PATH not set)"; fi
 
 # 4. correctness against cpp_standalone's seed spread
 SEEDS="1 2 3 4"; [ "$DRY" = 1 ] && SEEDS="1 2"
@@ -90,7 +95,8 @@ if have_cuda_env; then
         --set wta_count="$GPU_COUNT" --out "$OUT/auto_cuda" --overwrite
 else say "SKIP  auto_cuda (no cuda environment)"; fi
 if [ -n "${GENN_PATH:-}" ]; then
-    step auto_genn_gpu 1 400 env LOCALLEARN_GENN_GPU=1 "$PY" -m locallearn run autoencoder \
+    step auto_genn_gpu 1 400 env LOCALLEARN_GENN_GPU=1 \
+        LOCALLEARN_GENN_BLOCK_SIZE="${GENN_BLOCK_SIZE:-64}" "$PY" -m locallearn run autoencoder \
         --quick --device genn --out "$OUT/auto_genn" --overwrite
 else say "SKIP  auto_genn_gpu (GENN_PATH not set)"; fi
 step compare 0 60 "$PY" - "$OUT" <<'PYEOF'

@@ -3,13 +3,14 @@
 Started by :func:`locallearn.genn.run_in_genn_env`; not meant to be run by hand::
 
     python -m locallearn.genn_worker --protocol NAME --config CONFIG.json --seed N \\
-        --build-dir DIR --out RAW.npz (--cpu | --gpu) [--expect-root REPO]
+        --build-dir DIR --out RAW.npz (--cpu | --gpu) [--build-only] [--expect-root REPO]
 
 It prepares the plan from the seed, activates brian2genn (`locallearn.devices.genn_session`),
 builds the protocol's network with the protocol's own ``build``, runs it once, and writes what
 ``collect`` returns, plus the initial weights it drew (``_plan``) so that the parent can check
 both environments drew the same ones, and ``RAW.npz.info.json`` (versions of the GeNN
-environment, GeNN's version, CPU or GPU, build and simulation times). On failure it writes
+environment, GeNN's version, CPU or GPU, build, binary wall and simulation times; with
+``--build-only`` nothing runs and only this file is written). On failure it writes
 ``error.txt`` beside ``--out``:
 ``config<TAB>parameter<TAB>message`` for bad input, ``device<TAB>message`` otherwise, one line.
 """
@@ -50,9 +51,25 @@ def versions(use_gpu):
                 genn_version=genn_version(genn_path()), genn_use_gpu=bool(use_gpu))
 
 
-def run(protocol, cfg_data, seed, build_dir, use_gpu, info=None):
-    """Build, run and collect ``protocol`` on GeNN; returns the raw dict. ``info`` (a dict)
-    receives the build-and-run and the simulation times in seconds."""
+def _time_binary(device, info):
+    """Record the wall time of brian2genn's run of the compiled binary (``./main``: loading,
+    initialisation, the simulation loop, writing results) in ``info['genn_binary_wall_s']``."""
+    original = device.run
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            info["genn_binary_wall_s"] = time.perf_counter() - t0
+
+    device.run = timed
+
+
+def run(protocol, cfg_data, seed, build_dir, use_gpu, info=None, build_only=False):
+    """Build, run and collect ``protocol`` on GeNN; returns the raw dict (None with
+    ``build_only``: generate and compile, run nothing). ``info`` (a dict) receives the
+    build-and-run, the binary's wall and the simulation loop's CPU times in seconds."""
     from locallearn import devices
     from locallearn.errors import ConfigError
     from locallearn.params import config_from_dict, validate_config
@@ -64,20 +81,28 @@ def run(protocol, cfg_data, seed, build_dir, use_gpu, info=None):
                           "device runs one network per process")
     cfg = validate_config(config_from_dict(proto.config_class, cfg_data))
     plan = proto.prepare(cfg, seed)
-    with devices.genn_session(build_dir, use_gpu=use_gpu) as sim:
-        built = proto.build(cfg, plan)
-        t0 = time.time()
-        sim.run(built.objects, built.duration, report=False)
+    info = {} if info is None else info
+    with devices.genn_session(build_dir, use_gpu=use_gpu, build_only=build_only) as sim:
         from brian2 import get_device
 
-        total = time.time() - t0
+        built = proto.build(cfg, plan)
+        _time_binary(get_device(), info)
+        t0 = time.perf_counter()
+        sim.run(built.objects, built.duration, report=False)
+        total = time.perf_counter() - t0
+        if build_only:
+            info.update(genn_build_s=total)
+            print(f"genn worker: generated and compiled in {total:.1f} s (nothing run)",
+                  flush=True)
+            return None
         # brian2genn times the simulation loop with std::clock(): processor time of the host
-        # process, not wall time (on a GPU the kernels' time is mostly not counted)
+        # process, not wall time (on a GPU the kernels' time is mostly not counted); the
+        # binary's wall time (initialisation and writing results included) is measured here
         simulation = float(getattr(get_device(), "_last_run_time", float("nan")))
-        print(f"genn worker: build and run took {total:.1f} s (wall); the simulation loop "
-              f"{simulation:.1f} s of host CPU time", flush=True)
-        if info is not None:
-            info.update(genn_build_and_run_s=total, genn_simulation_cpu_s=simulation)
+        print(f"genn worker: build and run took {total:.1f} s (wall), the binary "
+              f"{info.get('genn_binary_wall_s', float('nan')):.1f} s (wall), its simulation "
+              f"loop {simulation:.1f} s of host CPU time", flush=True)
+        info.update(genn_build_and_run_s=total, genn_simulation_cpu_s=simulation)
         raw = proto.collect(cfg, plan, built)
     raw["_plan"] = plan_arrays(plan)
     return raw
@@ -93,6 +118,8 @@ def main(argv=None):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--cpu", dest="gpu", action="store_false")
     g.add_argument("--gpu", dest="gpu", action="store_true")
+    p.add_argument("--build-only", action="store_true",
+                   help="generate and compile the GeNN project, run nothing, write no arrays")
     p.add_argument("--expect-root", default=None,
                    help="the repository the parent runs from; refuse another checkout")
     args = p.parse_args(argv)
@@ -119,7 +146,7 @@ def main(argv=None):
     info = versions(args.gpu)
     try:
         raw = run(args.protocol, cfg_data, args.seed, os.path.abspath(args.build_dir),
-                  args.gpu, info)
+                  args.gpu, info, build_only=args.build_only)
     except ConfigError as exc:
         _write_error(args.out, "config", exc.parameter, str(exc).split(": ", 1)[-1]
                      if exc.parameter else str(exc))
@@ -128,7 +155,8 @@ def main(argv=None):
         traceback.print_exc()
         _write_error(args.out, "device", _first_line(exc))
         return 1
-    save_raw(raw, args.out)
+    if raw is not None:
+        save_raw(raw, args.out)
     with open(args.out + ".info.json", "w") as fh:
         json.dump(info, fh)
     return 0

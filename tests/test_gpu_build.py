@@ -1,68 +1,106 @@
 """GPU code generated and compiled with nvcc for sm_90, never run (issue 12): catches code that a
 GPU compiler refuses (the ``sqrt(2)``-class bugs) on a machine without a GPU.
 
-Run them with ``make test-gpu-build`` (``-m gpu_build``: the nvcc builds take minutes, so they
-are also marked slow). Each test is skipped, with the reason, where what it needs is missing:
-nvcc (``CUDA_PATH`` or ``/usr/local/cuda``), the cuda environment (``make cuda-env``),
-``GENN_PATH``.
+Part of ``make test`` where nvcc exists (``make test`` then creates ``.venv-cuda`` for
+brian2cuda, and ``.venv-genn`` where ``GENN_PATH`` is set); ``make test-gpu-build`` runs only
+these. Every spiking protocol's quick configuration is built on both GPU devices: brian2cuda
+(``cuda``) and GeNN's CUDA backend (``genn``, with ``bench/nogpu_cuda.c`` standing in for the
+missing driver; see ``bench/gpu_build.py``). Each test is skipped, with the reason, where what it
+needs is missing: nvcc (``CUDA_PATH`` or ``/usr/local/cuda``), the cuda environment (``make
+cuda-env``), ``GENN_PATH`` and the GeNN environment (``make genn-env``).
+
+Measured here (2 cores, 2026-12-01): brian2cuda 4 minutes per protocol on an idle machine (33
+nvcc compilations of 7-13 s each), 6-10 minutes while the machine was shared (25 minutes for
+the three, load 4); GeNN about 30 s per protocol (92 s for its five tests).
 """
 
 import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
 from conftest import REPO
 from locallearn.devices.cuda import cuda_home
 
-pytestmark = pytest.mark.gpu_build
+pytestmark = [pytest.mark.gpu_build, pytest.mark.timeout(1800)]
 
 CUDA_PY = os.path.join(REPO, ".venv-cuda", "bin", "python")
+GENN_PY = os.path.join(REPO, ".venv-genn", "bin", "python")
 PATCH = os.path.join(REPO, "patches", "genn-4.9.0-cuda13.patch")
+#: every spiking protocol, with the one-spike rule each device is built with: brian2cuda gets
+#: the events rule for the autoencoder (custom events on the GPU), GeNN the summed count (it
+#: has no custom events)
+SPIKING = ["autoencoder", "dynamics", "fastrules"]
 
 
-def _needs_cuda_env():
+def _needs(device):
     if cuda_home() is None:
         pytest.skip("no nvcc (set CUDA_PATH to a CUDA 12/13 toolkit)")
-    if not os.access(CUDA_PY, os.X_OK):
-        pytest.skip("no cuda environment at .venv-cuda: run 'make cuda-env'")
+    if device == "cuda" and not os.access(CUDA_PY, os.X_OK):
+        pytest.skip("no cuda environment at .venv-cuda: run 'make cuda-env' (needs a Python "
+                    ">= 3.12)")
+    if device == "genn":
+        genn = os.environ.get("GENN_PATH")
+        if not genn or not os.path.isfile(os.path.join(genn, "bin", "genn-buildmodel.sh")):
+            pytest.skip("GENN_PATH is not set to a GeNN 4.9 source tree")
+        src = os.path.join(genn, "src", "genn", "backends", "cuda", "optimiser.cc")
+        if _cuda_major(cuda_home()) >= 13 and "CUDA_VERSION >= 13000" not in open(src).read():
+            pytest.skip("GeNN at GENN_PATH lacks the CUDA 13 patch: run 'make genn-patch'")
+        if not os.access(GENN_PY, os.X_OK):
+            pytest.skip("no GeNN environment at .venv-genn: run 'make genn-env'")
 
 
-def _cuda_build(tmp_path, protocol, *sets):
+def _gpu_build(tmp_path, device, protocol, *sets):
+    """bench/gpu_build.py in the device's environment; returns (process, build directory)."""
     out = tmp_path / "build"
-    cmd = [CUDA_PY, os.path.join(REPO, "bench", "gpu_build.py"), protocol, "--quick",
-           "--arch", "9.0", "--build-dir", str(out)]
+    python = CUDA_PY if device == "cuda" else sys.executable
+    cmd = [python, os.path.join(REPO, "bench", "gpu_build.py"), protocol, "--quick",
+           "--device", device, "--arch", "9.0", "--build-dir", str(out)]
     for s in sets:
         cmd += ["--set", s]
     env = dict(os.environ, LOCALLEARN_BUILD_CACHE="0")
     env.pop("PYTHONPATH", None)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500, env=env, cwd=REPO)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1700, env=env, cwd=REPO)
+    return proc, out
+
+
+@pytest.mark.parametrize("device", ["cuda", "genn"])
+@pytest.mark.parametrize("protocol", SPIKING)
+def test_every_spiking_protocol_compiles_for_sm90(tmp_path, device, protocol):
+    """The quick configuration is generated and compiled (and linked) for sm_90; nothing runs."""
+    _needs(device)
+    sets = ["wta_count=events"] if (device, protocol) == ("cuda", "autoencoder") else []
+    proc, out = _gpu_build(tmp_path, device, protocol, *sets)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     info = json.loads(proc.stdout.strip().splitlines()[-1])
-    makefile = (out / "makefile").read_text()
-    assert "sm_90" in makefile and "-std=c++17" in makefile
-    assert (out / "main").is_file() and os.access(out / "main", os.X_OK)
-    return info
+    assert info["device"] == device and info["arch"] == "9.0"
+    if device == "cuda":
+        makefile = (out / "makefile").read_text()
+        assert "sm_90" in makefile and "-std=c++17" in makefile
+        binary = out / "main"
+    else:  # GeNN: the generated CUDA runner (nvcc, sm_90) and brian2genn's main linked to it
+        makefile = (out / "genn" / "magicnetwork_model_CODE" / "Makefile").read_text()
+        assert "-arch sm_90" in makefile
+        assert (out / "genn" / "magicnetwork_model_CODE" / "librunner.so").is_file()
+        binary = out / "genn" / "main"
+    assert binary.is_file() and os.access(binary, os.X_OK)
 
 
-@pytest.mark.slow
-def test_brian2cuda_builds_the_quick_autoencoder_for_sm90(tmp_path):
-    """brian2cuda generates the quick autoencoder (events one-spike rule: custom events on the
-    GPU) and nvcc compiles and links it for sm_90; nothing runs. Measured: 709 s on this loaded
-    2-core machine (nvcc is slow), hence slow; ``make test-gpu-build`` runs it."""
-    _needs_cuda_env()
-    info = _cuda_build(tmp_path, "autoencoder", "wta_count=events")
-    assert info["device"] == "cuda" and info["arch"] == "9.0"
+def test_genn_cuda_build_refuses_an_integer_sqrt(tmp_path):
+    """The check can fail: ``sqrt(2)`` (an int argument: a host-only overload in CUDA) in the
+    target's equations is refused by nvcc in GeNN's neuron kernel, while the same equations
+    with ``sqrt(2.0)`` build (the autoencoder's sine target, `SINE_TARGET_EQS`)."""
+    _needs("genn")
+    from locallearn.models.spiking import SINE_TARGET_EQS
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("protocol", ["dynamics", "fastrules"])
-def test_brian2cuda_builds_the_other_spiking_protocols(tmp_path, protocol):
-    """The other spiking protocols (summed one-spike rule) compile for sm_90 too."""
-    _needs_cuda_env()
-    _cuda_build(tmp_path, protocol)
+    assert "sqrt(2.0)" in SINE_TARGET_EQS
+    bad = SINE_TARGET_EQS.replace("sqrt(2.0)", "sqrt(2)")
+    proc, _ = _gpu_build(tmp_path, "genn", "autoencoder", f"target_eqs={bad}", "fano_trials=0")
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "sqrt<int>" in proc.stderr and "__global__" in proc.stderr, proc.stderr[-2000:]
 
 
 def test_genn_cuda_backend_compiles_against_this_toolkit(tmp_path):

@@ -23,6 +23,15 @@ What is needed
     ``1``/``0`` forces GeNN's CUDA backend on or off; default: on when ``CUDA_PATH`` (or
     ``/usr/local/cuda``) and an NVIDIA device (``nvidia-smi -L``) are present, else CPU-only
     (``use_GPU=False``).
+``LOCALLEARN_GENN_DEVICE``
+    GPU index for the CUDA backend (default: GeNN picks the device and block sizes by
+    occupancy, compiling and loading its kernels on each GPU first).
+``LOCALLEARN_GENN_BLOCK_SIZE``
+    One CUDA block size (threads, a multiple of 32 in 32-1024) for every GeNN kernel, which
+    skips GeNN's occupancy search (its kernels are compiled and loaded once per GPU per
+    build); the device is then ``LOCALLEARN_GENN_DEVICE`` or 0.
+cuRAND: where the toolkit lacks ``curand_kernel.h`` (the CUDA 13.0 image here), the headers of
+pip's ``nvidia-curand`` (in ``requirements-genn.txt``) are added to GeNN's nvcc flags.
 ``LOCALLEARN_KEEP_GENN``
     ``1`` keeps the worker's directory (generated GeNN project, log) after a successful run.
 
@@ -44,6 +53,7 @@ from ..errors import ConfigError, DeviceError
 from .registry import Device, register
 
 __all__ = ["genn_path", "genn_version", "genn_python", "check_genn_available", "use_gpu",
+           "gpu_settings", "apply_gpu_settings",
            "run_in_genn_env", "save_raw", "load_raw", "plan_arrays", "REPO_ROOT"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -90,7 +100,48 @@ def check_genn_available():
     if not (os.path.isfile(py) and os.access(py, os.X_OK)):
         raise ConfigError("LOCALLEARN_GENN_PYTHON", f"no GeNN environment at {py!r}: run "
                           "'make genn-env' or point LOCALLEARN_GENN_PYTHON at its python")
+    gpu_settings()  # a bad LOCALLEARN_GENN_DEVICE / _BLOCK_SIZE: one line, before any build
     return path
+
+
+def gpu_settings():
+    """GeNN's CUDA device and block size from the environment (see module docstring):
+    ``dict(device=int or None, block_size=int or None)``. Raises `ConfigError` (one line) on
+    a bad value."""
+    out = {}
+    for key, name, low, high in (("device", "LOCALLEARN_GENN_DEVICE", 0, 63),
+                                 ("block_size", "LOCALLEARN_GENN_BLOCK_SIZE", 32, 1024)):
+        text = os.environ.get(name, "").strip()
+        try:
+            value = int(text) if text else None
+        except ValueError:
+            value = -1
+        if value is not None and not (low <= value <= high
+                                      and (key != "block_size" or value % 32 == 0)):
+            what = "a multiple of 32 in 32-1024" if key == "block_size" else "an integer 0-63"
+            raise ConfigError(name, f"must be {what} (got {text!r})")
+        out[key] = value
+    return out
+
+
+def apply_gpu_settings(prefs, settings):
+    """Set brian2genn's CUDA-backend preferences from `gpu_settings` (worker side) and add
+    pip's cuRAND headers where the toolkit has none."""
+    from .cuda import curand_dirs
+
+    backend = prefs.devices.genn.cuda_backend
+    if settings["device"] is not None or settings["block_size"] is not None:
+        backend.device_select = "MANUAL"
+        backend.manual_device = settings["device"] or 0
+    if settings["block_size"] is not None:
+        backend.blocksize_select_method = "MANUAL"
+        for kind in ("pre_neuron_reset", "pre_synapse_reset", "neuron", "synapse", "learning",
+                     "synapse_dynamics", "init", "init_sparse"):
+            setattr(backend, f"{kind}_blocksize", settings["block_size"])
+    dirs = curand_dirs(os.environ.get("CUDA_PATH"))
+    if dirs is not None:
+        backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + [
+            f"-I{dirs[0]}"]
 
 
 def use_gpu():
@@ -174,9 +225,11 @@ def _last_line(text):
     return lines[-1] if lines else "(no output)"
 
 
-def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=None, info=None):
+def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=None, info=None,
+                    build_only=False, build_dir=None):
     """Run protocol ``protocol_name`` with ``cfg`` and ``seed`` on GeNN; return ``collect``'s
-    raw dict.
+    raw dict (None with ``build_only``: the GeNN project is generated and compiled, nothing
+    runs; ``build_dir`` then keeps it, default: a directory removed afterwards).
 
     ``plan``: the parent's ``prepare(cfg, seed)``; the initial weights the worker drew must
     equal it (both environments use NumPy's ``default_rng``). ``info`` (a dict) receives the
@@ -201,11 +254,13 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
         raw_path = os.path.join(work, "raw.npz")
         cmd = [genn_python(), "-m", "locallearn.genn_worker", "--protocol", protocol_name,
                "--config", cfg_path, "--seed", str(int(seed)), "--build-dir",
-               os.path.join(work, "build"), "--out", raw_path,
+               os.path.abspath(build_dir or os.path.join(work, "build")), "--out", raw_path,
                "--gpu" if gpu else "--cpu", "--expect-root", REPO_ROOT]
+        if build_only:
+            cmd.append("--build-only")
         log_path = os.path.join(work, "worker.log")
         if report:
-            print(f"genn: building and running {protocol_name} "
+            print(f"genn: building {'' if build_only else 'and running '}{protocol_name} "
                   f"({'GPU' if gpu else 'CPU-only'}) in {work}", file=sys.stderr, flush=True)
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # the GeNN environment imports its own packages
@@ -232,10 +287,13 @@ def run_in_genn_env(protocol_name, cfg, seed, plan=None, report=True, timeout=No
                 last = _last_line(fh.read())
             raise DeviceError(f"genn: worker exited with status {proc.returncode}: {last} "
                               f"(log: {log_path})")
-        raw = load_raw(raw_path)
         if info is not None and os.path.isfile(raw_path + ".info.json"):
             with open(raw_path + ".info.json") as fh:
                 info.update(json.load(fh))
+        if build_only:
+            ok = True
+            return None
+        raw = load_raw(raw_path)
         drawn = raw.pop("_plan", {})
         if plan is not None:
             for key, value in plan_arrays(plan).items():

@@ -309,21 +309,27 @@ def _use_genn_order(net):
 
 
 @contextlib.contextmanager
-def genn_session(build_dir, use_gpu=False):
+def genn_session(build_dir, use_gpu=False, build_only=False):
     """Activate brian2genn for one network that builds and runs on ``run()``.
 
     Only for the worker process in the GeNN environment (:mod:`locallearn.genn_worker`):
     brian2genn changes global preferences (schedule, loop-invariant optimisations) that this
     process then never uses for another device. ``use_gpu`` False: GeNN's single-threaded CPU
-    backend (``genn-buildmodel.sh -c``).
+    backend (``genn-buildmodel.sh -c``); True: the CUDA backend with the GPU settings of
+    `locallearn.devices.genn.gpu_settings`. ``build_only``: generate and compile, do not run.
     """
     import brian2genn  # noqa: F401  (registers the "genn" device)
-    from brian2 import set_device, start_scope, defaultclock
+    from brian2 import prefs, set_device, start_scope, defaultclock
+
+    from .genn import apply_gpu_settings, gpu_settings
 
     quiet_brian()
     start_scope()
     dt_before = defaultclock.dt
-    set_device("genn", directory=build_dir, use_GPU=bool(use_gpu), build_on_run=True)
+    if use_gpu:
+        apply_gpu_settings(prefs, gpu_settings())
+    set_device("genn", directory=build_dir, use_GPU=bool(use_gpu), build_on_run=True,
+               run=not build_only)
     try:
         yield Session("genn", build_dir, standalone=False, text_report=False)
     finally:
