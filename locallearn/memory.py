@@ -17,8 +17,9 @@ import os
 
 from .errors import ConfigError
 
-__all__ = ["Need", "estimate", "limit", "check", "describe", "BYTES_PER_SYNAPSE",
-           "BYTES_PER_NEURON", "BYTES_PER_RECORDED", "BASE_BYTES", "SPIKE_RATE_HZ"]
+__all__ = ["Need", "estimate", "limit", "check", "describe", "announce", "BYTES_PER_SYNAPSE",
+           "BYTES_PER_NEURON", "BYTES_PER_RECORDED", "BASE_BYTES", "SPIKE_RATE_HZ",
+           "ANNOUNCE_BYTES"]
 
 #: Peak resident bytes per synapse of a cpp_standalone run, Python process and simulation
 #: binary together. Code generation and the run hold several copies of each synapse variable
@@ -40,6 +41,10 @@ BYTES_PER_RECORDED = 24
 BASE_BYTES = 490 * 2 ** 20
 #: Mean firing rate assumed when counting spike-monitor entries (Hz; generous for these nets).
 SPIKE_RATE_HZ = 50.0
+#: Estimated peak (bytes) from which a run prints its estimate before the build (`announce`):
+#: every default and quick configuration stays below (at most 0.89 GB), a balanced learner
+#: from N of about 700 up is above.
+ANNOUNCE_BYTES = 10 ** 9
 #: Fraction of the limit a configuration may use.
 HEADROOM = 0.9
 
@@ -155,3 +160,23 @@ def check(proto, cfg, device="cpp_standalone"):
                           f"{need.recorded} recorded values) but the limit is "
                           f"{_gb(HEADROOM * lim)} ({HEADROOM:.0%} of the {what}); make "
                           f"{need.knobs or 'the network'} smaller")
+
+
+def announce(proto, cfg, device="cpp_standalone"):
+    """Print the estimate as one line on stderr (``run_protocol`` calls it after `check`,
+    before ``prepare`` and the build): ``memory estimate: X GB (Y GiB; S synapses, R
+    recorded values; limit ...)``, for a run estimated at `ANNOUNCE_BYTES` or more (every
+    run when ``LOCALLEARN_MEMORY_REPORT`` is set). Nothing for a protocol without a
+    ``memory`` hook."""
+    import sys
+
+    need = need_of(proto, cfg)
+    if need is None:
+        return
+    b = estimate(need)
+    if b < ANNOUNCE_BYTES and not os.environ.get("LOCALLEARN_MEMORY_REPORT"):
+        return
+    lim, what = limit(device)
+    print(f"memory estimate: {_gb(b)} ({b / 2 ** 30:.3g} GiB; {need.synapses} synapses, "
+          f"{need.recorded} recorded values; limit {_gb(HEADROOM * lim)}, {HEADROOM:.0%} of "
+          f"the {what})", file=sys.stderr, flush=True)

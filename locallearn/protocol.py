@@ -340,6 +340,7 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
     if out is not None and not resume:
         results.check_output_dir(out, overwrite=overwrite)
     memory.check(proto, cfg, device)  # before prepare: it may draw N x N matrices
+    memory.announce(proto, cfg, device)  # one line on stderr, before anything is built
     plan = proto.prepare(cfg, seed)
     check_equations(proto, cfg, plan)
     with (run_lock(out) if out is not None else contextlib.nullcontext()):

@@ -37,7 +37,7 @@ from locallearn.protocol_record import Protocol
 from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, feedforward_weights, initial_fast_weights,
                             command_sigma)
-from locallearn.protocols import balanced, balanced_memory
+from locallearn.protocols import balanced, balanced_memory, balanced_scaling
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, collect_balanced, make_schedule,
                                            check_phases, drive_check, filtered_trains,
@@ -48,7 +48,7 @@ __all__ = ["AutoencoderConfig", "PROTOCOL", "prepare", "analyse"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class AutoencoderConfig(BalancedPhases):
+class AutoencoderConfig(BalancedPhases, balanced_scaling.ScaledRates):
     """Configuration of the autoencoder protocol (defaults: the full configuration)."""
 
     model: SpikingModel = dataclasses.field(default_factory=SpikingModel)
@@ -72,12 +72,16 @@ class AutoencoderConfig(BalancedPhases):
 #: --quick: 15 s of learning (§4: distance < 0.05 after 7.5-8.75 s, ~0.025 after 15 s).
 QUICK = dict(duration="15*second", t_test="2*second", t_before="0.5*second", fano_trials="10",
              fano_trial="0.2*second")
+#: Population rate (Hz) at x_std = 3: 20 neurons at 19-20 Hz (README), for the large-learner
+#: rule (`protocols.balanced_scaling`, §11).
+REF_POP_RATE_HZ = 400.0
 
 
 def prepare(cfg, seed):
     """Draw F and W0 from ``seed`` and compute the input scale and schedule (pure NumPy)."""
     rng = np.random.default_rng(seed)
-    m = cfg.model.resolved()
+    m, x_std, scaling = balanced_scaling.apply(cfg, cfg.model.resolved(), SpikingModel().N,
+                                               REF_POP_RATE_HZ, 3.0, "autoencoder")
     F = np.asarray(cfg.F, float) if cfg.F is not None else feedforward_weights(m.N, m.J, rng)
     W0 = (np.asarray(cfg.W_init, float) if cfg.W_init is not None
           else initial_fast_weights(m.N, rng, cfg.W0_diag, cfg.W0_spread))
@@ -85,7 +89,7 @@ def prepare(cfg, seed):
     A = -lam * np.eye(m.J)
     tau_c = float(cfg.tau_c / second)
     return BalancedPlan(schedule=make_schedule(cfg), F=F, A=A,
-                        sigma_c=command_sigma(A, tau_c, cfg.x_std), tau_c=tau_c,
+                        sigma_c=command_sigma(A, tau_c, x_std), tau_c=tau_c, scaling=scaling,
                         weights_dt=float(cfg.weights_dt / second),
                         populations=[PopulationPlan(name="net", model=m, W_fast0=W0,
                                                     record_drives=True)])
@@ -130,7 +134,7 @@ def analyse(cfg, plan, raw):
     raw_pop = raw["pops"][pp.name]
     W0, W = pp.W_fast0, raw_pop["W_fast_final"]
     W_opt = m.fast_definition().target_weights(plan.F, m.mu)
-    metrics = {}
+    metrics = dict(plan.scaling or {})
     d0, s0 = weights.scale_invariant_distance(W0, W_opt)
     d1, s1 = weights.scale_invariant_distance(W, W_opt)
     metrics.update(weight_distance_initial=d0, weight_distance_final=d1, weight_scale=s1,

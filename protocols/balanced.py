@@ -156,6 +156,7 @@ class BalancedPlan:
     tau_c: float            # s
     weights_dt: float       # s
     populations: list
+    scaling: dict = None    # the large-learner rule's factors (§11), for the metrics
 
 
 @dataclasses.dataclass

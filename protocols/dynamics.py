@@ -48,7 +48,7 @@ from locallearn.results import RunResult
 from locallearn.models.spiking import (SpikingModel, command_sigma, feedforward_weights,
                                        initial_fast_weights, optimal_fast_weights,
                                        optimal_slow_weights)
-from locallearn.protocols import balanced, balanced_memory
+from locallearn.protocols import balanced, balanced_memory, balanced_scaling
 from locallearn.protocols.balanced import (BalancedPhases, BalancedPlan, PopulationPlan,
                                            build_balanced, check_phases, collect_balanced,
                                            drive_check, make_schedule, reconstruction_check,
@@ -68,6 +68,9 @@ SYSTEMS = {
 #: N = 40 within 3 s; beta = 0.6 > 0.54 because its higher rates push the learned scale above 1
 #: (ping-pong) by the end of learning. Measured in docs/balanced-spiking.md §10.
 QUICK_SYSTEMS = {"boerlin": dict(N=40, beta=0.6)}
+#: Population rate (Hz) at x_std = 20: rotation, 40 neurons at 9-16 Hz (README), for the
+#: large-learner rule (`protocols.balanced_scaling`, §11).
+REF_POP_RATE_HZ = 600.0
 
 
 def _dynamics_model():
@@ -96,7 +99,7 @@ def _dynamics_model():
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class DynamicsConfig(BalancedPhases):
+class DynamicsConfig(BalancedPhases, balanced_scaling.ScaledRates):
     """Configuration of the dynamics protocol (defaults: the full configuration)."""
 
     model: SpikingModel = dataclasses.field(default_factory=_dynamics_model)
@@ -186,7 +189,9 @@ QUICK = dict(duration="20*second", t_fast="5*second", t_before="0.5*second",
 def prepare(cfg, seed):
     """Draw F and the initial weights; compute the command scale and the schedule."""
     rng = np.random.default_rng(seed)
-    m = cfg.model.resolved()
+    n_ref = SYSTEMS[cfg.system][1] if cfg.A is None else 20 * cfg.model.J
+    m, x_std, scaling = balanced_scaling.apply(cfg, cfg.model.resolved(), n_ref, REF_POP_RATE_HZ,
+                                               20.0, "dynamics")
     lam = float(m.lam / Hz)
     A = cfg.target_matrix()
     F = np.asarray(cfg.F, float) if cfg.F is not None else feedforward_weights(m.N, m.J, rng)
@@ -214,8 +219,8 @@ def prepare(cfg, seed):
                                 W_slow0=optimal_slow_weights(F, A, lam), slow=True, learn=False),
                  PopulationPlan(name="zero", model=ref_model, W_fast0=Wf_opt,
                                 W_slow0=np.zeros((m.N, m.N)), slow=True, learn=False)]
-    return BalancedPlan(schedule=sch, F=F, A=A, sigma_c=command_sigma(A_cal, tau_c, cfg.x_std),
-                        tau_c=tau_c, weights_dt=float(cfg.weights_dt / second),
+    return BalancedPlan(schedule=sch, F=F, A=A, sigma_c=command_sigma(A_cal, tau_c, x_std),
+                        tau_c=tau_c, scaling=scaling, weights_dt=float(cfg.weights_dt / second),
                         populations=pops)
 
 
@@ -223,7 +228,8 @@ def memory(cfg):
     """Counts for the memory check: the learner (fast and slow pathways, drives recorded) and
     the two fixed reference populations."""
     pops = [(1, True, True, True)] + ([(2, True, False, False)] if cfg.references else [])
-    return balanced_memory.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True)
+    return balanced_memory.memory_need(cfg, pops, t_fast=float(cfg.t_fast / second), readout=True,
+                                       analysis=2.5)
 
 
 def build(cfg, plan):
@@ -334,7 +340,7 @@ def analyse(cfg, plan, raw):
     Ws = raw_pop["W_slow_final"]
     Wf = raw_pop.get("W_fast_final", pp.W_fast0)
     Wf_opt = optimal_fast_weights(plan.F, m.mu)
-    metrics = {}
+    metrics = dict(plan.scaling or {})
     eps, _ = _test_eps(plan, raw, "learner", N)
     metrics.update(test_eps=eps, test_nrmse=float(np.sqrt(eps)),
                    mhat_distance=weights.mhat_distance(Ws, plan.F, A, lam),
