@@ -17,7 +17,7 @@ import os
 
 from .errors import ConfigError
 
-__all__ = ["Need", "estimate", "limit", "check", "describe", "announce", "BYTES_PER_SYNAPSE",
+__all__ = ["Need", "estimate", "limit", "check", "describe", "BYTES_PER_SYNAPSE",
            "BYTES_PER_NEURON", "BYTES_PER_RECORDED", "BASE_BYTES", "SPIKE_RATE_HZ",
            "ANNOUNCE_BYTES"]
 
@@ -41,7 +41,7 @@ BYTES_PER_RECORDED = 24
 BASE_BYTES = 490 * 2 ** 20
 #: Mean firing rate assumed when counting spike-monitor entries (Hz; generous for these nets).
 SPIKE_RATE_HZ = 50.0
-#: Estimated peak (bytes) from which a run prints its estimate before the build (`announce`):
+#: Estimated peak (bytes) from which a run prints its estimate before the build (`check`):
 #: every default and quick configuration stays below (at most 0.89 GB), a balanced learner
 #: from N of about 700 up is above.
 ANNOUNCE_BYTES = 10 ** 9
@@ -135,20 +135,29 @@ def need_of(proto, cfg):
     return hook(cfg) if hook is not None else None
 
 
+def _line(need, need_b, lim, what):
+    """``memory estimate: X GB (Y GiB; S synapses, R recorded values; limit ...)``."""
+    return (f"memory estimate: {_gb(need_b)} ({need_b / 2 ** 30:.3g} GiB; {need.synapses} "
+            f"synapses, {need.recorded} recorded values; limit {_gb(HEADROOM * lim)}, "
+            f"{HEADROOM:.0%} of the {what})")
+
+
 def describe(proto, cfg, device="cpp_standalone"):
     """One line: the estimate for ``cfg`` and the limit (for ``params`` and ``show``)."""
     need = need_of(proto, cfg)
     if need is None:
         return "memory estimate: none (the protocol has no memory hook)"
-    lim, what = limit(device)
-    return (f"memory estimate: {_gb(estimate(need))} ({need.synapses} synapses, "
-            f"{need.recorded} recorded values; limit {_gb(HEADROOM * lim)}, "
-            f"{HEADROOM:.0%} of the {what})")
+    return _line(need, estimate(need), *limit(device))
 
 
-def check(proto, cfg, device="cpp_standalone"):
+def check(proto, cfg, device="cpp_standalone", announce=False):
     """`ConfigError` if ``cfg`` needs more than `HEADROOM` of `limit` (checked before
-    ``prepare``, so nothing large is allocated or written)."""
+    ``prepare``, so nothing large is allocated or written). ``announce`` (``run_protocol``):
+    once it passed, also print the estimate as one line on stderr (`describe`'s) when it is
+    `ANNOUNCE_BYTES` or more, or always when ``LOCALLEARN_MEMORY_REPORT`` is set. Nothing
+    for a protocol without a ``memory`` hook."""
+    import sys
+
     need = need_of(proto, cfg)
     if need is None:
         return
@@ -160,23 +169,5 @@ def check(proto, cfg, device="cpp_standalone"):
                           f"{need.recorded} recorded values) but the limit is "
                           f"{_gb(HEADROOM * lim)} ({HEADROOM:.0%} of the {what}); make "
                           f"{need.knobs or 'the network'} smaller")
-
-
-def announce(proto, cfg, device="cpp_standalone"):
-    """Print the estimate as one line on stderr (``run_protocol`` calls it after `check`,
-    before ``prepare`` and the build): ``memory estimate: X GB (Y GiB; S synapses, R
-    recorded values; limit ...)``, for a run estimated at `ANNOUNCE_BYTES` or more (every
-    run when ``LOCALLEARN_MEMORY_REPORT`` is set). Nothing for a protocol without a
-    ``memory`` hook."""
-    import sys
-
-    need = need_of(proto, cfg)
-    if need is None:
-        return
-    b = estimate(need)
-    if b < ANNOUNCE_BYTES and not os.environ.get("LOCALLEARN_MEMORY_REPORT"):
-        return
-    lim, what = limit(device)
-    print(f"memory estimate: {_gb(b)} ({b / 2 ** 30:.3g} GiB; {need.synapses} synapses, "
-          f"{need.recorded} recorded values; limit {_gb(HEADROOM * lim)}, {HEADROOM:.0%} of "
-          f"the {what})", file=sys.stderr, flush=True)
+    if announce and (need_b >= ANNOUNCE_BYTES or os.environ.get("LOCALLEARN_MEMORY_REPORT")):
+        print(_line(need, need_b, lim, what), file=sys.stderr, flush=True)

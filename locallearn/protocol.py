@@ -339,8 +339,8 @@ def run_protocol(name, quick=False, overrides=None, device=devices.DEFAULT_DEVIC
         raise ConfigError("--seed", f"must be a non-negative integer, got {seed!r}")
     if out is not None and not resume:
         results.check_output_dir(out, overwrite=overwrite)
-    memory.check(proto, cfg, device)  # before prepare: it may draw N x N matrices
-    memory.announce(proto, cfg, device)  # one line on stderr, before anything is built
+    # before prepare (it may draw N x N matrices); a large estimate: one line on stderr
+    memory.check(proto, cfg, device, announce=True)
     plan = proto.prepare(cfg, seed)
     check_equations(proto, cfg, plan)
     with (run_lock(out) if out is not None else contextlib.nullcontext()):
