@@ -81,13 +81,17 @@ def apply(cfg, model, n_ref_default, pop_rate_hz, x_std_ref, label):
     active = {p.name for p in model.active_params()}  # the rules in effect (not 'fixed')
     rp = {k: v for k, v in model.rule_params.items() if k in active}
     eta_s = float(rp["eta_s"] / Hz ** 2) if "eta_s" in rp else 0.0
+    # without a fast rule eta_f is 0 here, and so its time factor 1
     s = scaled(model.N, N_ref, rp.get("eta_f", 0.0), rp.get("beta", 0.0), eta_s, cfg.x_std,
                float(cfg.dt / second), pop_rate_hz, x_std_ref)
-    if "eta_f" not in rp:
-        s["time_factor"] = 1.0
-    changes = {k: s[k] for k in ("eta_f",) if k in rp}
+    changes, said = {}, []
+    if "eta_f" in rp:
+        changes["eta_f"] = s["eta_f"]
+        said.append(f"eta_f {rp['eta_f']:g} -> {s['eta_f']:.4g}")
     if "eta_s" in rp:
         changes["eta_s"] = s["eta_s"] * Hz ** 2
+        if eta_s:
+            said.append(f"eta_s {eta_s:g} -> {s['eta_s']:.4g}")
     model = model.with_params(**changes)
     info.update(scaling_gain=s["gain"],
                 scaling_eta_f=s["eta_f"] if "eta_f" in rp else float("nan"),
@@ -95,9 +99,7 @@ def apply(cfg, model, n_ref_default, pop_rate_hz, x_std_ref, label):
                 scaling_rate_hz_predicted=s["rate_hz"],
                 scaling_time_factor=s["time_factor"])
     print(f"{label}: rates scaled for N = {model.N} from N_ref = {N_ref} (§11): gain "
-          f"{s['gain']:.3g} (x_std {cfg.x_std:g} -> {s['x_std']:.4g}), "
-          + ", ".join(f"{k} {rp[k] if k == 'eta_f' else eta_s:g} -> {s[k]:.4g}"
-                      for k in ("eta_f", "eta_s") if k in rp and (k != "eta_s" or eta_s))
+          f"{s['gain']:.3g} (x_std {cfg.x_std:g} -> {s['x_std']:.4g}), " + ", ".join(said)
           + f"; predicted {s['rate_hz']:.3g} Hz per neuron"
           + (f"; eta_f capped (eta_f beta <= {ETA_BETA_MAX:g}): the fast weights need about "
              f"{s['time_factor']:.2g}x the reference's learning time" if s["time_factor"] > 1.001
