@@ -188,7 +188,7 @@ def prepare(cfg, seed):
     """Data (generated or cached), per-epoch orders and initial weights from ``seed``."""
     d = mnist1d_data.load(cfg.data_seed)
     if cfg.eval_set == "validation":  # the last n_test training sequences, held out
-        xe, ye = d["x"][len(d["x"]) - cfg.n_test:], d["y"][len(d["y"]) - cfg.n_test:]
+        xe, ye = d["x"][-cfg.n_test:], d["y"][-cfg.n_test:]
     else:
         xe, ye = d["x_test"][:cfg.n_test], d["y_test"][:cfg.n_test]
     x = np.concatenate([d["x"][:cfg.n_train], xe])
