@@ -194,16 +194,17 @@ def prepare(cfg, seed):
     x = np.concatenate([d["x"][:cfg.n_train], xe])
     labels = np.concatenate([d["y"][:cfg.n_train], ye]).astype(float)
     seqs = mnist1d_data.upsample(x, cfg.n_points).T.copy()
-    rng = np.random.default_rng(seed)
+    # two streams, so the initial weights do not depend on n_epochs, n_train or train_order
+    w_rng, o_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     test_cols = np.arange(cfg.n_train, cfg.n_train + cfg.n_test)
-    shuffle = (lambda: balanced_order(labels[:cfg.n_train], rng)) \
-        if cfg.train_order == "balanced" else (lambda: rng.permutation(cfg.n_train))
+    shuffle = (lambda: balanced_order(labels[:cfg.n_train], o_rng)) \
+        if cfg.train_order == "balanced" else (lambda: o_rng.permutation(cfg.n_train))
     order = np.stack([np.concatenate([shuffle(), test_cols])
                       for _ in range(cfg.n_epochs)]).astype(float)
     n_hid = cfg.n_le + cfg.n_li
     sizes = [1] + [n_hid] * cfg.n_layers + [10]
-    W, b = rate.initial_weights(sizes, rng, cfg.w_scale)
-    Brand = [None, None] + [rng.uniform(-1, 1, (sizes[l - 1], sizes[l])) / np.sqrt(sizes[l])
+    W, b = rate.initial_weights(sizes, w_rng, cfg.w_scale)
+    Brand = [None, None] + [w_rng.uniform(-1, 1, (sizes[l - 1], sizes[l])) / np.sqrt(sizes[l])
                             for l in range(2, len(sizes))]
     tm, tr = _taus(cfg)
     n_l = len(sizes) - 1
