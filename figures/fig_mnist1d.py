@@ -6,7 +6,7 @@ A: test accuracy (1000 held-out sequences, weights frozen) after every epoch, pe
 B: confusion matrix of the run's headline method (default GLE) after the last epoch (rows: true
    class, columns: predicted class; fraction of each row).
 
-Not part of ``make figures``: even the quick run takes about 10 minutes on 2 shared cores
+Not part of ``make figures``: even the quick run takes about 11 minutes on 2 cores
 (``ON_DEMAND``); draw it with ``python -m locallearn figures mnist1d [--quick]``.
 """
 

@@ -126,13 +126,10 @@ def test_numpy_benchmark_network_steps():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not met (README, MNIST-1D): quick seed 1 ends at GLE 0.398, "
-                          "instantaneous 0.156 (seed 2: 0.511, 0.350; seed 3: 0.369, 0.371)",
-                   strict=False)
 def test_quick_acceptance(tmp_path):
     """Issue 16: in the quick configuration (seed 1) GLE reaches test accuracy >= 0.4 on all 1000
     test sequences after the last epoch and at least 0.1 above instantaneous backprop (about
-    10 minutes here)."""
+    11 minutes here; measured: GLE 0.473, instantaneous 0.291)."""
     out = tmp_path / "q"
     proc = run_cli("run", "mnist1d", "--quick", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
